@@ -1,0 +1,87 @@
+"""An asyncio client for Juspay's List Customer Accounts API.
+
+::
+
+    import juspay_accounts as ja
+
+    async with ja.AccountsClient(api_key, base_url=ja.SANDBOX_URL) as client:
+        page = await client.list_accounts("cst_123")
+
+The fake Juspay server for tests lives in :mod:`juspay_accounts.testing`.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from juspay_accounts._client import (
+    DEFAULT_TIMEOUT,
+    EU_PRODUCTION_URL,
+    EU_SANDBOX_URL,
+    PRODUCTION_STATIC_IP_URL,
+    PRODUCTION_URL,
+    SANDBOX_URL,
+    AccountsClient,
+)
+from juspay_accounts._models import (
+    AccountDetails,
+    AccountPage,
+    BankAccount,
+    CustomerAccount,
+    ValidationStatus,
+)
+from juspay_accounts._version import __version__
+from juspay_accounts.exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ErrorField,
+    JuspayError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+
+if TYPE_CHECKING:
+    from juspay_accounts import testing
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EU_PRODUCTION_URL",
+    "EU_SANDBOX_URL",
+    "PRODUCTION_STATIC_IP_URL",
+    "PRODUCTION_URL",
+    "SANDBOX_URL",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AccountDetails",
+    "AccountPage",
+    "AccountsClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BankAccount",
+    "CustomerAccount",
+    "ErrorField",
+    "JuspayError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "ValidationStatus",
+    "__version__",
+    "testing",
+]
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module
+    """Import :mod:`juspay_accounts.testing` (and aiohttp.web) only when it is used."""
+    if name == "testing":
+        import importlib  # noqa: PLC0415 - the point is to import late
+
+        return importlib.import_module("juspay_accounts.testing")
+    msg = f"module 'juspay_accounts' has no attribute {name!r}"
+    raise AttributeError(msg)

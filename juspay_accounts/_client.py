@@ -1,0 +1,238 @@
+"""The thin aiohttp layer: send what :mod:`._protocol` builds, hand back what it deciphers."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from typing import TYPE_CHECKING, Final, Self
+
+import aiohttp
+import yarl
+
+from juspay_accounts import _protocol
+from juspay_accounts._version import __version__
+from juspay_accounts.exceptions import APIConnectionError, APITimeoutError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+
+    from juspay_accounts._models import AccountPage
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EU_PRODUCTION_URL",
+    "EU_SANDBOX_URL",
+    "PRODUCTION_STATIC_IP_URL",
+    "PRODUCTION_URL",
+    "SANDBOX_URL",
+    "AccountsClient",
+]
+
+SANDBOX_URL: Final = "https://sandbox.juspay.in"
+"""Juspay's India sandbox."""
+PRODUCTION_URL: Final = "https://api.juspay.in"
+"""Juspay's India production."""
+PRODUCTION_STATIC_IP_URL: Final = "https://api-ns1.juspay.in"
+"""Juspay's India production behind a static IP, for allow-listing firewalls."""
+EU_SANDBOX_URL: Final = "https://sandbox.juspay.io"
+"""Juspay's EU sandbox."""
+EU_PRODUCTION_URL: Final = "https://api.juspay.io"
+"""Juspay's EU production."""
+
+DEFAULT_TIMEOUT: Final = 30.0
+"""Seconds one request may take, from connecting to the last byte of the body."""
+
+_LOG: Final = logging.getLogger("juspay_accounts")
+_USER_AGENT: Final = (
+    f"juspay-accounts/{__version__} aiohttp/{aiohttp.__version__} "
+    f"Python/{platform.python_version()}"
+)
+
+
+class AccountsClient:
+    """An asyncio client for Juspay's customer-accounts API.
+
+    Use it as an async context manager, or call :meth:`aclose` when done::
+
+        async with AccountsClient(api_key, base_url=SANDBOX_URL) as client:
+            page = await client.list_accounts("cst_123")
+
+    One client serves any number of concurrent calls; create it once per application
+    and share it.
+
+    Args:
+        api_key: The API key from the Juspay dashboard. It is sent as HTTP Basic
+            credentials and never appears in a repr, a log record or an exception.
+        base_url: Where Juspay lives: :data:`SANDBOX_URL`, :data:`PRODUCTION_URL`, an EU
+            host, a white-label host, or a fake server. Any path in it is kept as a prefix.
+        merchant_id: Sent as ``x-merchantid`` when given.
+        api_version: Sent as the ``version`` header (a date such as ``"2023-06-30"``)
+            when given.
+        timeout: Seconds one request may take, from connecting to the last byte of the
+            body; ``None`` for no limit.
+        session: An :class:`aiohttp.ClientSession` to send with. The client uses it and
+            never closes it. Without one, the client creates its own (in the running
+            event loop, on first use) and closes it in :meth:`aclose`.
+        max_connections: The size of the connection pool of a session the client
+            creates (ignored when ``session`` is given).
+        user_agent: Replaces the default ``User-Agent``, which names this library,
+            aiohttp and Python with their versions.
+
+    Raises:
+        ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
+            or another argument is invalid.
+    """
+
+    __slots__ = ("_closed", "_max_connections", "_owned_session", "_session", "_settings", "_timeout")
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = SANDBOX_URL,
+        merchant_id: str | None = None,
+        api_version: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+        user_agent: str | None = None,
+    ) -> None:
+        """Check the configuration; nothing is sent and no session is created yet."""
+        self._settings = _protocol.make_settings(
+            api_key=api_key,
+            base_url=base_url,
+            user_agent=_USER_AGENT if user_agent is None else user_agent,
+            merchant_id=merchant_id,
+            api_version=api_version,
+        )
+        if timeout is not None and not timeout > 0:
+            msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
+            raise ValueError(msg)
+        if max_connections < 1:
+            msg = f"max_connections must be at least 1, got {max_connections}"
+            raise ValueError(msg)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = session
+        self._owned_session: aiohttp.ClientSession | None = None
+        self._max_connections = max_connections
+        self._closed = False
+
+    def __repr__(self) -> str:
+        """Say where the client points, never with the API key."""
+        owner = "given" if self._owned_session is None and self._session else "own"
+        return (
+            f"<AccountsClient base_url={self._settings.base_url!r} session={owner}"
+            f"{' closed' if self._closed else ''}>"
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The base URL requests go to, without a trailing slash."""
+        return self._settings.base_url
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._closed
+
+    async def __aenter__(self) -> Self:
+        """Return the client itself; the session is created on first use."""
+        if self._closed:
+            msg = "this AccountsClient is closed; create a new one"
+            raise RuntimeError(msg)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the client (see :meth:`aclose`)."""
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the session the client created, if any; a given session stays open.
+
+        Calling it again does nothing.
+        """
+        self._closed = True
+        owned, self._owned_session = self._owned_session, None
+        if owned is not None:
+            self._session = None
+            await owned.close()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            msg = "this AccountsClient is closed; create a new one"
+            raise RuntimeError(msg)
+        if self._session is None:
+            # Created here, inside the running loop, rather than in __init__, so that a
+            # client can be built at import time or outside any loop.
+            connector = aiohttp.TCPConnector(limit=self._max_connections)
+            self._owned_session = self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def list_accounts(
+        self,
+        customer_id: str,
+        *,
+        offset: int | None = None,
+        count: int | None = None,
+        routing_id: str | None = None,
+    ) -> AccountPage:
+        """Fetch one page of a customer's accounts with one ``GET``.
+
+        Args:
+            customer_id: The customer. Sent percent-encoded as one path segment, so any
+                content is safe.
+            offset: The position of the first account to return; sent only when given.
+            count: How many accounts to return at most; sent only when given. Juspay
+                may return fewer: trust the page, not the request.
+            routing_id: The ``x-routing-id`` header; defaults to ``customer_id``, as Juspay
+                recommends. Use the same one for every call about one customer.
+
+        Returns:
+            The page, with the ``offset``, ``count`` and ``total`` Juspay reported.
+
+        Raises:
+            ValueError: ``customer_id`` or ``routing_id`` is empty or contains control
+                characters, ``offset`` is negative or ``count`` is below 1. Nothing is sent.
+            APIError: Juspay answered with an error (a subclass by status, such as
+                :class:`NotFoundError`).
+            APIConnectionError: no usable answer arrived (:class:`APITimeoutError` for
+                a timeout).
+            ResponseValidationError: the answer is not the documented shape.
+        """
+        request = _protocol.build_list_request(
+            self._settings, customer_id, offset=offset, count=count, routing_id=routing_id
+        )
+        status, headers, body = await self._send(request)
+        return _protocol.decode_list_response(status, headers, body, offset_sent=offset)
+
+    async def _send(self, request: _protocol.Request) -> tuple[int, Mapping[str, str], bytes]:
+        """Send one request and read the whole answer, mapping transport failures."""
+        session = self._get_session()
+        url = yarl.URL(request.url, encoded=True)
+        _LOG.debug("%s %s", request.method, url.path_safe)
+        try:
+            async with session.request(
+                request.method,
+                url,
+                headers=request.headers,
+                allow_redirects=False,
+                raise_for_status=False,
+                timeout=self._timeout,
+            ) as response:
+                body = await response.read()
+                status, headers = response.status, response.headers
+        except TimeoutError as exc:
+            msg = f"no answer from {url.host} within {self._timeout.total} s"
+            raise APITimeoutError(msg) from exc
+        except aiohttp.ClientError as exc:
+            msg = f"request to {url.host} failed: {type(exc).__name__}: {exc}"
+            raise APIConnectionError(msg) from exc
+        _LOG.debug("%s %s -> %s (request id %s)", request.method, url.path_safe, status,
+                   headers.get("x-request-id"))
+        return status, headers, body

@@ -1,0 +1,131 @@
+"""The typed values the client hands out: frozen, slotted attrs classes.
+
+They hold data only. Turning Juspay's JSON into them is the job of the private
+converter in :mod:`juspay_accounts._converter`; nothing here knows about the wire.
+"""
+
+import datetime
+import decimal
+import enum
+
+import attrs
+
+__all__ = [
+    "AccountDetails",
+    "AccountPage",
+    "BankAccount",
+    "CustomerAccount",
+    "ValidationStatus",
+]
+
+
+class ValidationStatus(enum.StrEnum):
+    """Where Juspay is with validating a customer account.
+
+    Juspay may add statuses later. A status this library does not know yet is kept
+    as its plain string, so ``account.validation_status == "EXPIRED"`` works and
+    nothing breaks; compare with these members for the known ones.
+    """
+
+    CREATED = "CREATED"
+    """The account exists; validation has not completed yet."""
+    ACTIVE = "ACTIVE"
+    """Validation succeeded at the gateway."""
+    PENDING = "PENDING"
+    """Awaiting the outcome of the penny-drop transaction."""
+    FAILURE = "FAILURE"
+    """Validation failed."""
+
+
+@attrs.frozen(kw_only=True)
+class BankAccount:
+    """A bank account linked to a customer.
+
+    Attributes:
+        account: The bank account number.
+        name: The beneficiary's name.
+        ifsc: The branch's IFSC code.
+        juspay_bank_code: Juspay's code for the bank (sent as a number or a string;
+            always a string here).
+        bank_name: The bank's name.
+    """
+
+    account: str
+    name: str | None = None
+    ifsc: str | None = None
+    juspay_bank_code: str | None = None
+    bank_name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AccountDetails:
+    """What the customer account points at: a UPI VPA or a bank account.
+
+    Juspay sends one of the two; both are ``None`` only if Juspay sent neither.
+
+    Attributes:
+        vpa: The UPI virtual payment address, e.g. ``"4225246777@yesg"``.
+        bank_account: The bank account, for accounts created from bank details.
+    """
+
+    vpa: str | None = None
+    bank_account: BankAccount | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CustomerAccount:
+    """One account linked to a customer, as Juspay lists it.
+
+    Attributes:
+        customer_account_id: Juspay's id for this account, e.g. ``"banh_uninwyie1d85C5cQ"``.
+        customer_id: The customer the account belongs to.
+        account_details: The VPA or bank account.
+        validation_status: A :class:`ValidationStatus`, or the plain string of a
+            status this library does not know yet.
+        date_created: When the account was created (timezone-aware, UTC).
+        currency: The currency of the validation amount, e.g. ``"INR"``.
+        validation_amount: The penny-drop amount. Money is a :class:`~decimal.Decimal`,
+            never a float.
+        last_validated: When the account was last validated (timezone-aware), or
+            ``None`` if Juspay did not say.
+    """
+
+    customer_account_id: str
+    customer_id: str
+    account_details: AccountDetails
+    validation_status: ValidationStatus | str
+    date_created: datetime.datetime
+    currency: str | None = None
+    validation_amount: decimal.Decimal | None = None
+    last_validated: datetime.datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AccountPage:
+    """One page of a customer's accounts.
+
+    Attributes:
+        accounts: The accounts on this page, in Juspay's order.
+        offset: The position of the first account of this page in the whole list.
+        count: How many accounts Juspay says this page holds.
+        total: How many accounts the customer has in all.
+    """
+
+    accounts: tuple[CustomerAccount, ...]
+    offset: int
+    count: int
+    total: int
+
+    @property
+    def next_offset(self) -> int:
+        """The offset of the account after the last one on this page."""
+        return self.offset + len(self.accounts)
+
+    @property
+    def has_more(self) -> bool:
+        """Whether accounts remain after this page.
+
+        True when this page holds at least one account and ends before ``total``.
+        An empty page never claims more, so a loop on ``has_more`` cannot spin.
+        """
+        return bool(self.accounts) and self.next_offset < self.total

@@ -1,0 +1,394 @@
+"""The sans-I/O core: build the request, decipher the answer. No sockets, no event loop.
+
+The aiohttp layer in :mod:`juspay_accounts._client` only moves bytes between these
+functions and the network, so everything Juspay-specific here can be tested with plain
+values: a :class:`Request` out, ``(status, headers, body)`` in, an :class:`AccountPage`
+or one of the library's exceptions back.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import email.utils
+import json
+import math
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+import cattrs
+import yarl
+
+from juspay_accounts._converter import InvalidValueError, describe_errors, make_converter
+from juspay_accounts._models import AccountPage, CustomerAccount
+from juspay_accounts.exceptions import (
+    BODY_LIMIT,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ErrorField,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+
+__all__ = [
+    "Request",
+    "Settings",
+    "build_list_request",
+    "decode_error",
+    "decode_list_response",
+    "make_settings",
+    "parse_retry_after",
+]
+
+_CONVERTER: Final = make_converter()
+_MAX_REPORTED_ERRORS: Final = 5
+_ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def _mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What every request of one client shares, checked once.
+
+    ``headers`` carries the ``Authorization`` value, so the repr hides it.
+    """
+
+    base_url: str
+    headers: Mapping[str, str] = attrs.field(repr=_mask_headers)
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """One HTTP request to send: the URL is already fully percent-encoded."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(repr=_mask_headers)
+
+
+def _check_text(value: object, what: str) -> str:
+    """Refuse what could not be sent safely; ``what`` names the argument."""
+    if not isinstance(value, str):
+        msg = f"{what} must be a str, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{what} must not be empty or only white space"
+        raise ValueError(msg)
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):  # noqa: PLR2004 - C0, DEL, C1
+        # CR/LF in a header would let a caller's input inject headers.
+        msg = f"{what} must not contain control characters (such as CR or LF): {value[:60]!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _check_base_url(base_url: object) -> str:
+    if isinstance(base_url, yarl.URL):
+        base_url = str(base_url)
+    if not isinstance(base_url, str):
+        msg = f"base_url must be a str, got {type(base_url).__name__}"
+        raise TypeError(msg)
+    try:
+        url = yarl.URL(base_url.strip())
+    except ValueError as exc:
+        msg = f"base_url is not a valid URL: {base_url[:100]!r}"
+        raise ValueError(msg) from exc
+    if url.scheme not in {"http", "https"} or not url.host:
+        msg = f"base_url must be an http:// or https:// URL with a host, got {base_url[:100]!r}"
+        raise ValueError(msg)
+    if url.query_string or url.fragment or url.user or url.password:
+        msg = "base_url must not carry a query, a fragment or credentials"
+        raise ValueError(msg)
+    return str(url).rstrip("/")
+
+
+def make_settings(
+    *,
+    api_key: str,
+    base_url: str,
+    user_agent: str,
+    merchant_id: str | None = None,
+    api_version: str | None = None,
+) -> Settings:
+    """Check the client's configuration and precompute the headers every request sends.
+
+    Raises:
+        ValueError: an argument is empty, holds control characters, or ``base_url`` is not
+            an absolute http(s) URL. The message never contains the API key.
+    """
+    if not isinstance(api_key, str) or not api_key.strip():
+        msg = "api_key must be a non-empty str (the key from the Juspay dashboard)"
+        raise ValueError(msg)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in api_key):  # noqa: PLR2004 - C0 and DEL
+        msg = "api_key must not contain control characters (was it read with a trailing newline?)"
+        raise ValueError(msg)
+    token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+    headers = {
+        "Authorization": f"Basic {token}",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+        "User-Agent": _check_text(user_agent, "user_agent"),
+    }
+    if merchant_id is not None:
+        headers["x-merchantid"] = _check_text(merchant_id, "merchant_id")
+    if api_version is not None:
+        headers["version"] = _check_text(api_version, "api_version")
+    return Settings(base_url=_check_base_url(base_url), headers=headers)
+
+
+def _path_segment(value: str) -> str:
+    """Percent-encode ``value`` as exactly one path segment, whatever it holds."""
+    if value in {".", ".."}:
+        # Dot segments would be collapsed by URL normalisation on the way.
+        return value.replace(".", "%2E")
+    return urllib.parse.quote(value, safe="")
+
+
+def _check_count(value: object, what: str, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        msg = f"{what} must be an int, got {type(value).__name__}"
+        raise TypeError(msg)
+    if value < minimum:
+        msg = f"{what} must be at least {minimum}, got {value}"
+        raise ValueError(msg)
+    return value
+
+
+def build_list_request(
+    settings: Settings,
+    customer_id: str,
+    *,
+    offset: int | None = None,
+    count: int | None = None,
+    routing_id: str | None = None,
+) -> Request:
+    """Build ``GET {base}/customers/{customer_id}/customer-accounts/list``.
+
+    ``x-routing-id`` is ``routing_id`` if given, else the customer id, as Juspay
+    recommends. ``offset`` and ``count`` go in the query only when given.
+
+    Raises:
+        ValueError: ``customer_id`` or ``routing_id`` is empty or holds control
+            characters, ``offset`` is negative or ``count`` is below 1.
+        TypeError: an argument has the wrong type.
+    """
+    _check_text(customer_id, "customer_id")
+    routing = customer_id if routing_id is None else _check_text(routing_id, "routing_id")
+    url = f"{settings.base_url}/customers/{_path_segment(customer_id)}/customer-accounts/list"
+    query = []
+    if offset is not None:
+        query.append(f"offset={_check_count(offset, 'offset', 0)}")
+    if count is not None:
+        query.append(f"count={_check_count(count, 'count', 1)}")
+    if query:
+        url += "?" + "&".join(query)
+    headers = dict(settings.headers)
+    headers["x-routing-id"] = routing
+    return Request(method="GET", url=url, headers=headers)
+
+
+def _body_text(body: bytes) -> str:
+    return body[:BODY_LIMIT].decode("utf-8", errors="replace")
+
+
+def _load_json(body: bytes) -> tuple[Any, str | None]:
+    """Parse ``body``; return ``(value, None)``, or ``(None, why)`` when it is not JSON."""
+    if not body.strip():
+        return None, "the body is empty"
+    try:
+        return json.loads(body), None
+    except (ValueError, UnicodeDecodeError):
+        return None, "the body is not JSON"
+    except RecursionError:
+        return None, "the body is JSON nested too deeply to read"
+
+
+def _text(value: object) -> str | None:
+    """A JSON scalar as text; anything else as ``None``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def parse_retry_after(
+    value: str | None, *, now: datetime.datetime | None = None
+) -> float | None:
+    """Read a ``Retry-After`` header: delta-seconds or an HTTP-date, as seconds from ``now``.
+
+    Returns ``None`` for a missing or unreadable value, and ``0.0`` for a date in the past.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    now = now or datetime.datetime.now(datetime.UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def _fields(info: Mapping[str, Any]) -> tuple[ErrorField, ...]:
+    raw = info.get("fields")
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        ErrorField(name=_text(item.get("field_name")), reason=_text(item.get("reason")))
+        for item in raw
+        if isinstance(item, dict)
+    )
+
+
+def decode_error(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: datetime.datetime | None = None,
+) -> APIError:
+    """Turn a non-2xx answer of any shape into the matching :class:`APIError`.
+
+    Every documented shape is understood (``error_info`` with or without ``fields``,
+    the 403 ``"error": true`` shape, legacy bodies without ``error_info``), and so is
+    anything else: HTML or text from a proxy, an empty body. Missing fields are ``None``.
+    ``headers`` must look keys up case-insensitively (aiohttp's headers do).
+    """
+    data, _ = _load_json(body)
+    top: Mapping[str, Any] = data if isinstance(data, dict) else {}
+    info = top.get("error_info")
+    info = info if isinstance(info, dict) else {}
+    retry_after = parse_retry_after(headers.get("Retry-After"), now=now)
+    message = None
+    if 300 <= status < 400:  # noqa: PLR2004 - the redirect range
+        location = headers.get("Location", "")
+        message = (
+            f"HTTP {status} redirect to {location[:200]!r} was not followed, so that the API "
+            "key never leaves base_url: check base_url (https, the right host)"
+        )
+    if status in _ERROR_CLASSES:
+        cls = _ERROR_CLASSES[status]
+    elif 500 <= status < 600:  # noqa: PLR2004 - the server-error range
+        cls = ServerError
+    else:
+        cls = APIError
+    return cls(
+        status=status,
+        error_code=_text(top.get("error_code")),
+        code=_text(info.get("code")),
+        category=_text(info.get("category")),
+        user_message=_text(info.get("user_message")) or _text(top.get("user_message")),
+        developer_message=_text(info.get("developer_message")),
+        error_message=_text(top.get("error_message")),
+        fields=_fields(info),
+        retry_after=retry_after,
+        body=_body_text(body),
+        request_id=_text(info.get("request_id")) or headers.get("x-request-id"),
+        message=message,
+    )
+
+
+def _invalid(
+    errors: list[str], status: int, headers: Mapping[str, str], body: bytes
+) -> ResponseValidationError:
+    shown = "; ".join(errors[:_MAX_REPORTED_ERRORS])
+    if len(errors) > _MAX_REPORTED_ERRORS:
+        shown += f"; and {len(errors) - _MAX_REPORTED_ERRORS} more"
+    return ResponseValidationError(
+        f"HTTP {status} answer could not be read: {shown}",
+        status=status,
+        errors=tuple(errors),
+        body=_body_text(body),
+        request_id=headers.get("x-request-id"),
+    )
+
+
+def _count_field(data: Mapping[str, Any], key: str, default: int, errors: list[str]) -> int:
+    """Read a non-negative count that Juspay may send as a number or a string."""
+    value = data.get(key)
+    if value is None:
+        return default
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdecimal():
+        number = int(value.strip())
+    if number is None or number < 0:
+        errors.append(f"expected a non-negative whole number, got {value!r:.40} @ $.{key}")
+        return default
+    return number
+
+
+def _structure_accounts(items: list[Any], errors: list[str]) -> tuple[CustomerAccount, ...]:
+    accounts = []
+    for index, item in enumerate(items):
+        try:
+            accounts.append(_CONVERTER.structure(item, CustomerAccount))
+        except (cattrs.BaseValidationError, InvalidValueError, KeyError, TypeError) as exc:
+            errors.extend(describe_errors(exc, f"$.list[{index}]"))
+    return tuple(accounts)
+
+
+def decode_list_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    offset_sent: int | None = None,
+) -> AccountPage:
+    """Decipher the answer to :func:`build_list_request`.
+
+    A 2xx answer becomes an :class:`AccountPage`. Where Juspay leaves out ``offset``,
+    ``count`` or ``total``, they default to the offset that was sent (or 0), the number of
+    accounts received, and "nothing after this page".
+
+    Raises:
+        APIError: (a subclass chosen by status) for any answer that is not 2xx.
+        ResponseValidationError: for a 2xx body that is not JSON, not an object, lacks
+            ``list``, or holds an account that cannot be read; the message names the
+            path that failed, e.g. ``$.list[3].date_created``.
+    """
+    if not 200 <= status < 300:  # noqa: PLR2004 - the success range
+        raise decode_error(status, headers, body)
+    data, why = _load_json(body)
+    if why is not None:
+        raise _invalid([f"{why} @ $"], status, headers, body)
+    if not isinstance(data, dict):
+        raise _invalid([f"expected a JSON object, got {type(data).__name__} @ $"], status, headers, body)
+    items = data.get("list")
+    if not isinstance(items, list):
+        problem = "required field missing" if items is None else "expected a JSON array"
+        raise _invalid([f"{problem} @ $.list"], status, headers, body)
+    errors: list[str] = []
+    accounts = _structure_accounts(items, errors)
+    offset = _count_field(data, "offset", offset_sent or 0, errors)
+    count = _count_field(data, "count", len(items), errors)
+    total = _count_field(data, "total", offset + len(items), errors)
+    if errors:
+        raise _invalid(errors, status, headers, body)
+    return AccountPage(accounts=accounts, offset=offset, count=count, total=total)

@@ -1,0 +1,289 @@
+"""Everything the library raises, so callers can catch exactly what they can act on.
+
+::
+
+    JuspayError                     root: catch this to catch everything from the library
+    ├── APIError                    Juspay (or a proxy before it) answered with a non-2xx status
+    │   ├── BadRequestError         400: the request was invalid; see ``fields``
+    │   ├── AuthenticationError     401: the API key was missing, wrong or inactive
+    │   ├── PermissionDeniedError   403: the origin/IP or merchant is not allowed
+    │   ├── NotFoundError           404: no such customer
+    │   ├── RateLimitError          429: too many requests; see ``retry_after``
+    │   └── ServerError             5xx: Juspay or a proxy failed; usually transient
+    ├── APIConnectionError          no usable answer: refused, reset, DNS, TLS, body cut short
+    │   └── APITimeoutError         no answer in time
+    └── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
+
+Every exception carries ``request_id`` (Juspay's, when the server sent one; quote it to
+Juspay support) and a one-line ``str()`` that ends with what to do about it. Messages
+never contain the API key.
+
+``ValueError`` (not a :class:`JuspayError`) is raised before anything is sent when an
+argument is invalid, such as an empty customer id.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Final
+
+import attrs
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ErrorField",
+    "JuspayError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+]
+
+BODY_LIMIT: Final = 2048
+"""How many characters of a response body an exception keeps in ``body``."""
+
+
+@attrs.frozen
+class ErrorField:
+    """One invalid input named by a 400 answer (``error_info.fields[]``).
+
+    Attributes:
+        name: The field Juspay complained about (``field_name``).
+        reason: Why (``reason``), e.g. ``"Invalid value."``.
+    """
+
+    name: str | None
+    reason: str | None
+
+
+def _rebuild(cls: type[JuspayError], kwargs: dict[str, Any]) -> JuspayError:
+    """Recreate an exception from its keyword arguments (used by pickling)."""
+    return cls(**kwargs)
+
+
+class JuspayError(Exception):
+    """The root of every error this library raises.
+
+    Attributes:
+        request_id: Juspay's id for the failed request, when known. Quote it to Juspay
+            support.
+    """
+
+    hint: ClassVar[str] = ""
+    """What a caller can do about this kind of error; ends ``str()``."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        """Create the error with a message and, when known, Juspay's request id."""
+        self.request_id = request_id
+        self._kwargs: dict[str, Any] = {"message": message, "request_id": request_id}
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        """One line: what happened, the request id, and what to do."""
+        parts = [str(self.args[0]) if self.args else type(self).__name__]
+        if self.request_id:
+            parts.append(f"(request id {self.request_id})")
+        if self.hint:
+            parts.append(f"- {self.hint}")
+        return " ".join(parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle through the keyword arguments, which ``Exception`` cannot do alone."""
+        return (_rebuild, (type(self), self._kwargs), self.__dict__)
+
+
+class APIError(JuspayError):
+    """Juspay, or a proxy in front of it, answered with a status that is not 2xx.
+
+    Any field Juspay left out is ``None``. The classes below are chosen by status;
+    any other non-2xx status (including a redirect, which is never followed so that the
+    API key cannot leave ``base_url``) raises a plain :class:`APIError`.
+
+    Attributes:
+        status: The HTTP status code.
+        error_code: The body's ``error_code``, e.g. ``"object_not_found"``.
+        code: ``error_info.code``, e.g. ``"RESOURCE_NOT_FOUND"``.
+        category: ``error_info.category``, e.g. ``"USER_ERROR"``.
+        user_message: A message meant for end users.
+        developer_message: A message meant for developers.
+        error_message: The body's top-level ``error_message``.
+        fields: The invalid inputs a 400 names.
+        retry_after: Seconds to wait before trying again, when the server said so
+            (``Retry-After``), else ``None``.
+        body: The response body as text, cut to 2048 characters.
+    """
+
+    hint = "See the status and message above."
+
+    def __init__(  # noqa: PLR0913 - every field of Juspay's error body, by keyword
+        self,
+        *,
+        status: int,
+        error_code: str | None = None,
+        code: str | None = None,
+        category: str | None = None,
+        user_message: str | None = None,
+        developer_message: str | None = None,
+        error_message: str | None = None,
+        fields: tuple[ErrorField, ...] = (),
+        retry_after: float | None = None,
+        body: str = "",
+        request_id: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Create the error from the parts of Juspay's answer (all but ``status`` optional)."""
+        self.status = status
+        self.error_code = error_code
+        self.code = code
+        self.category = category
+        self.user_message = user_message
+        self.developer_message = developer_message
+        self.error_message = error_message
+        self.fields = fields
+        self.retry_after = retry_after
+        self.body = body[:BODY_LIMIT]
+        if message is None:
+            message = self._summary()
+        super().__init__(message, request_id=request_id)
+        self._kwargs = {
+            "status": status,
+            "error_code": error_code,
+            "code": code,
+            "category": category,
+            "user_message": user_message,
+            "developer_message": developer_message,
+            "error_message": error_message,
+            "fields": fields,
+            "retry_after": retry_after,
+            "body": self.body,
+            "request_id": request_id,
+            "message": message,
+        }
+
+    def _summary(self) -> str:
+        codes = "/".join(c for c in (self.error_code, self.code) if c)
+        head = f"HTTP {self.status}" + (f" {codes}" if codes else "")
+        text = self.developer_message or self.error_message or self.user_message
+        if text is None and self.body:
+            text = "body: " + _one_line(self.body, 120)
+        if self.fields:
+            text = (text or "") + " [" + "; ".join(
+                f"{f.name}: {f.reason}" for f in self.fields
+            ) + "]"
+        return f"{head}: {text}" if text else head
+
+
+class BadRequestError(APIError):
+    """400: Juspay rejected the request as invalid; ``fields`` says which inputs."""
+
+    hint = "Fix the request: the fields above name what Juspay rejected."
+
+
+class AuthenticationError(APIError):
+    """401: the API key was missing, wrong or inactive."""
+
+    hint = (
+        "Check the API key, and that it belongs to this environment "
+        "(a sandbox key does not work in production)."
+    )
+
+
+class PermissionDeniedError(APIError):
+    """403: the calling origin, IP or merchant is not allowed."""
+
+    hint = (
+        "Juspay refused this caller: allow-list the server's IP in the Juspay "
+        "dashboard, or check the merchant id."
+    )
+
+
+class NotFoundError(APIError):
+    """404: Juspay does not know this customer (in this environment)."""
+
+    hint = "Check the customer id, and that it exists in this environment."
+
+
+class RateLimitError(APIError):
+    """429: too many requests. ``retry_after`` says when to come back, if the server said."""
+
+    hint = "Slow down and retry later."
+
+    def __str__(self) -> str:
+        """One line, with when to retry when the server said."""
+        text = super().__str__()
+        if self.retry_after is not None:
+            text += f" Retry after {self.retry_after:g} s."
+        return text
+
+
+class ServerError(APIError):
+    """5xx: Juspay, or a proxy or load balancer in front of it, failed. Usually transient."""
+
+    hint = (
+        "Juspay or a proxy in front of it failed; retrying later usually works. "
+        "Quote the request id to Juspay support if it persists."
+    )
+
+
+class APIConnectionError(JuspayError):
+    """No usable answer arrived: connection refused or reset, DNS or TLS failure, a body cut short.
+
+    Raised ``from`` the underlying aiohttp or asyncio error.
+    """
+
+    hint = "Check the network and base_url; retrying usually helps with a flaky network."
+
+
+class APITimeoutError(APIConnectionError):
+    """Juspay did not answer within the timeout."""
+
+    hint = "Juspay did not answer in time; retry, or raise the client's timeout."
+
+
+class ResponseValidationError(JuspayError):
+    """A 2xx answer whose body is not the documented shape.
+
+    The message names the path that failed, e.g. ``$.list[3].date_created``.
+
+    Attributes:
+        status: The HTTP status of the answer.
+        errors: Each problem found, as ``"<what> @ <path>"``.
+        body: The response body as text, cut to 2048 characters.
+    """
+
+    hint = (
+        "Juspay's answer did not match its documented shape; report it with the request "
+        "id (and the body, minus personal data) to the juspay-accounts maintainers."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        errors: tuple[str, ...] = (),
+        body: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        """Create the error with what failed, where, and the answer it came from."""
+        self.status = status
+        self.errors = errors
+        self.body = body[:BODY_LIMIT]
+        super().__init__(message, request_id=request_id)
+        self._kwargs = {
+            "message": message,
+            "status": status,
+            "errors": errors,
+            "body": self.body,
+            "request_id": request_id,
+        }
+
+
+def _one_line(text: str, limit: int) -> str:
+    """Collapse white space and cut ``text`` to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

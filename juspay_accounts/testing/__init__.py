@@ -1,0 +1,10 @@
+"""A fake Juspay for tests: the library's own, the demo's, and yours.
+
+:class:`FakeJuspay` is a real HTTP server on 127.0.0.1 that answers like Juspay's List
+Customer Accounts endpoint, so code that uses :class:`~juspay_accounts.AccountsClient` can
+be tested end to end without network access or mocks.
+"""
+
+from juspay_accounts.testing._fake import DEFAULT_API_KEY, FakeJuspay, RecordedRequest
+
+__all__ = ["DEFAULT_API_KEY", "FakeJuspay", "RecordedRequest"]
