@@ -84,7 +84,14 @@ class AccountsClient:
             or another argument is invalid.
     """
 
-    __slots__ = ("_closed", "_max_connections", "_owned_session", "_session", "_settings", "_timeout")
+    __slots__ = (
+        "_closed",
+        "_max_connections",
+        "_owned_session",
+        "_session",
+        "_settings",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -233,6 +240,11 @@ class AccountsClient:
         except aiohttp.ClientError as exc:
             msg = f"request to {url.host} failed: {type(exc).__name__}: {exc}"
             raise APIConnectionError(msg) from exc
-        _LOG.debug("%s %s -> %s (request id %s)", request.method, url.path_safe, status,
-                   headers.get("x-request-id"))
+        _LOG.debug(
+            "%s %s -> %s (request id %s)",
+            request.method,
+            url.path_safe,
+            status,
+            headers.get("x-request-id"),
+        )
         return status, headers, body

@@ -14,14 +14,14 @@ Lenient where Juspay is inconsistent, strict where it matters:
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import decimal
 import math
 from typing import Any
 
 import cattrs
-from cattrs.v import format_exception
 from cattrs.gen import make_dict_structure_fn
+from cattrs.v import format_exception
 
 from juspay_accounts._models import (
     AccountDetails,
@@ -82,22 +82,22 @@ def _structure_decimal(value: object, _: object) -> decimal.Decimal:
     raise InvalidValueError(msg)
 
 
-def _structure_datetime(value: object, _: object) -> datetime.datetime:
+def _structure_datetime(value: object, _: object) -> dt.datetime:
     if not isinstance(value, str):
         msg = f"expected an ISO-8601 timestamp string, got {type(value).__name__}"
         raise InvalidValueError(msg)
     try:
-        moment = datetime.datetime.fromisoformat(value.strip())
+        moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         msg = f"expected an ISO-8601 timestamp, got {value[:40]!r}"
         raise InvalidValueError(msg) from None
     if moment.tzinfo is None:
         # Juspay documents its timestamps as UTC; some omit the "Z".
-        moment = moment.replace(tzinfo=datetime.UTC)
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment
 
 
-def _structure_optional_datetime(value: object, _: object) -> datetime.datetime | None:
+def _structure_optional_datetime(value: object, _: object) -> dt.datetime | None:
     if value is None or value == "":
         return None
     return _structure_datetime(value, _)
@@ -139,9 +139,9 @@ def make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(detailed_validation=True)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(decimal.Decimal, _structure_decimal)
-    converter.register_structure_hook(datetime.datetime, _structure_datetime)
+    converter.register_structure_hook(dt.datetime, _structure_datetime)
     converter.register_structure_hook_func(
-        lambda t: t == (datetime.datetime | None), _structure_optional_datetime
+        lambda t: t == (dt.datetime | None), _structure_optional_datetime
     )
     converter.register_structure_hook_func(
         lambda t: t == (ValidationStatus | str), _structure_status

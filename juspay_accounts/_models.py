@@ -4,7 +4,7 @@ They hold data only. Turning Juspay's JSON into them is the job of the private
 converter in :mod:`juspay_accounts._converter`; nothing here knows about the wire.
 """
 
-import datetime
+import datetime as dt
 import decimal
 import enum
 
@@ -94,10 +94,10 @@ class CustomerAccount:
     customer_id: str
     account_details: AccountDetails
     validation_status: ValidationStatus | str
-    date_created: datetime.datetime
+    date_created: dt.datetime
     currency: str | None = None
     validation_amount: decimal.Decimal | None = None
-    last_validated: datetime.datetime | None = None
+    last_validated: dt.datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

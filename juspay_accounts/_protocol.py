@@ -9,13 +9,12 @@ or one of the library's exceptions back.
 from __future__ import annotations
 
 import base64
-import datetime
+import datetime as dt
 import email.utils
 import json
 import math
 import urllib.parse
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import cattrs
@@ -35,6 +34,9 @@ from juspay_accounts.exceptions import (
     ResponseValidationError,
     ServerError,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "Request",
@@ -57,8 +59,11 @@ _ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
 }
 
 
-def _mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
+def _mask_headers(headers: Mapping[str, str]) -> str:
+    """The headers' repr with the credentials replaced."""
+    return repr(
+        {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -118,7 +123,7 @@ def _check_base_url(base_url: object) -> str:
 
 def make_settings(
     *,
-    api_key: str,
+    api_key: object,
     base_url: str,
     user_agent: str,
     merchant_id: str | None = None,
@@ -226,9 +231,7 @@ def _text(value: object) -> str | None:
     return None
 
 
-def parse_retry_after(
-    value: str | None, *, now: datetime.datetime | None = None
-) -> float | None:
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
     """Read a ``Retry-After`` header: delta-seconds or an HTTP-date, as seconds from ``now``.
 
     Returns ``None`` for a missing or unreadable value, and ``0.0`` for a date in the past.
@@ -247,8 +250,8 @@ def parse_retry_after(
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    now = now or datetime.datetime.now(datetime.UTC)
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     return max((when - now).total_seconds(), 0.0)
 
 
@@ -268,7 +271,7 @@ def decode_error(
     headers: Mapping[str, str],
     body: bytes,
     *,
-    now: datetime.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> APIError:
     """Turn a non-2xx answer of any shape into the matching :class:`APIError`.
 
@@ -379,7 +382,9 @@ def decode_list_response(
     if why is not None:
         raise _invalid([f"{why} @ $"], status, headers, body)
     if not isinstance(data, dict):
-        raise _invalid([f"expected a JSON object, got {type(data).__name__} @ $"], status, headers, body)
+        raise _invalid(
+            [f"expected a JSON object, got {type(data).__name__} @ $"], status, headers, body
+        )
     items = data.get("list")
     if not isinstance(items, list):
         problem = "required field missing" if items is None else "expected a JSON array"

@@ -117,9 +117,7 @@ class APIError(JuspayError):
         body: The response body as text, cut to 2048 characters.
     """
 
-    hint = "See the status and message above."
-
-    def __init__(  # noqa: PLR0913 - every field of Juspay's error body, by keyword
+    def __init__(
         self,
         *,
         status: int,
@@ -171,9 +169,9 @@ class APIError(JuspayError):
         if text is None and self.body:
             text = "body: " + _one_line(self.body, 120)
         if self.fields:
-            text = (text or "") + " [" + "; ".join(
-                f"{f.name}: {f.reason}" for f in self.fields
-            ) + "]"
+            text = (
+                (text or "") + " [" + "; ".join(f"{f.name}: {f.reason}" for f in self.fields) + "]"
+            )
         return f"{head}: {text}" if text else head
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import datetime
+import datetime as dt
 import json
 import random
 import string
@@ -25,7 +25,7 @@ DEFAULT_API_KEY: Final = "fake_juspay_test_key_0123456789"
 """The API key a :class:`FakeJuspay` accepts unless given another."""
 
 _LIST_SUFFIX: Final = "/customer-accounts/list"
-_EPOCH: Final = datetime.datetime(2023, 6, 6, 13, 28, 55, tzinfo=datetime.UTC)
+_EPOCH: Final = dt.datetime(2023, 6, 6, 13, 28, 55, tzinfo=dt.UTC)
 _STATUSES: Final = ("CREATED", "ACTIVE", "PENDING", "FAILURE")
 
 
@@ -50,7 +50,7 @@ class RecordedRequest:
     customer_id: str | None
 
 
-def _timestamp(moment: datetime.datetime) -> str:
+def _timestamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -180,7 +180,7 @@ class FakeJuspay:
         """Make ``customer_id`` known, with no accounts (its list is then empty, not 404)."""
         self._customers.setdefault(customer_id, [])
 
-    def add_account(  # noqa: PLR0913 - every field of an account, by keyword
+    def add_account(
         self,
         customer_id: str,
         *,
@@ -199,7 +199,7 @@ class FakeJuspay:
         ``last_validated`` (absent while ``CREATED``) get realistic values unless given.
         """
         accounts = self._customers.setdefault(customer_id, [])
-        created = _EPOCH + datetime.timedelta(minutes=len(accounts), seconds=self._random.randrange(60))
+        created = _EPOCH + dt.timedelta(minutes=len(accounts), seconds=self._random.randrange(60))
         if bank_account is not None:
             details: dict[str, Any] = {"bank_account": dict(bank_account)}
         else:
@@ -217,7 +217,7 @@ class FakeJuspay:
         if last_validated is not None:
             account["last_validated"] = last_validated
         elif validation_status != "CREATED":
-            account["last_validated"] = _timestamp(created + datetime.timedelta(seconds=4))
+            account["last_validated"] = _timestamp(created + dt.timedelta(seconds=4))
         accounts.append(account)
         return account
 
@@ -225,7 +225,9 @@ class FakeJuspay:
         """Serve ``account`` exactly as given: for odd or malformed shapes."""
         self._customers.setdefault(customer_id, []).append(dict(account))
 
-    def make_bank_account(self, *, name: str = "Test Customer", bank_name: str = "SBI") -> dict[str, Any]:
+    def make_bank_account(
+        self, *, name: str = "Test Customer", bank_name: str = "SBI"
+    ) -> dict[str, Any]:
         """A realistic ``bank_account`` object, to pass to :meth:`add_account`."""
         return {
             "account": "".join(self._random.choices(string.digits, k=15)),
@@ -270,7 +272,7 @@ class FakeJuspay:
             return None
         return urllib.parse.unquote(segment)
 
-    def _answer(
+    def _answer(  # noqa: PLR0911 - one return per documented answer, in Juspay's order
         self,
         request: web.Request,
         customer_id: str | None,
@@ -278,35 +280,60 @@ class FakeJuspay:
         request_id: str,
     ) -> web.Response:
         if customer_id is None:
-            return self._json(404, request_id, _error_body(
-                error_message="Cannot find what you are looking for",
-                status="invalid_request_error", error_code="object_not_found",
-                user_message="Cannot find what you are looking for.",
-                developer_message=f"No route for {request.method} {request.raw_path[:200]}.",
-                code="RESOURCE_NOT_FOUND", request_id=request_id,
-            ))
+            return self._json(
+                404,
+                request_id,
+                _error_body(
+                    error_message="Cannot find what you are looking for",
+                    status="invalid_request_error",
+                    error_code="object_not_found",
+                    user_message="Cannot find what you are looking for.",
+                    developer_message=f"No route for {request.method} {request.raw_path[:200]}.",
+                    code="RESOURCE_NOT_FOUND",
+                    request_id=request_id,
+                ),
+            )
         if request.method != "GET":
-            return self._json(405, request_id, {"status": "error", "error_code": "method_not_allowed"})
+            return self._json(
+                405, request_id, {"status": "error", "error_code": "method_not_allowed"}
+            )
         if request.headers.get("Authorization") != self._expected_auth:
-            return self._json(401, request_id, _error_body(
-                status="error", error_code="access_denied", user_message="Unauthorized.",
-                developer_message="Invalid API Key. Please pass a valid and active api key.",
-                code="UNAUTHORIZED", request_id=request_id,
-            ))
+            return self._json(
+                401,
+                request_id,
+                _error_body(
+                    status="error",
+                    error_code="access_denied",
+                    user_message="Unauthorized.",
+                    developer_message="Invalid API Key. Please pass a valid and active api key.",
+                    code="UNAUTHORIZED",
+                    request_id=request_id,
+                ),
+            )
         if not request.headers.get("x-routing-id"):
-            return self._invalid(request_id, "x-routing-id", "Mandatory header missing.",
-                                 code="MISSING_MANDATORY_PARAMETER")
+            return self._invalid(
+                request_id,
+                "x-routing-id",
+                "Mandatory header missing.",
+                code="MISSING_MANDATORY_PARAMETER",
+            )
         window = self._window(query)
         if isinstance(window, str):
             return self._invalid(request_id, window, "Invalid value.")
         if customer_id not in self._customers:
-            return self._json(404, request_id, _error_body(
-                error_message="Cannot find what you are looking for",
-                status="invalid_request_error", error_code="object_not_found",
-                user_message="Cannot process your request as customer account not found.",
-                developer_message="Customer account not found.",
-                code="RESOURCE_NOT_FOUND", request_id=request_id,
-            ))
+            return self._json(
+                404,
+                request_id,
+                _error_body(
+                    error_message="Cannot find what you are looking for",
+                    status="invalid_request_error",
+                    error_code="object_not_found",
+                    user_message="Cannot process your request as customer account not found.",
+                    developer_message="Customer account not found.",
+                    code="RESOURCE_NOT_FOUND",
+                    request_id=request_id,
+                ),
+            )
         accounts = self._customers[customer_id]
         offset, count = window
         if count is None:
@@ -314,9 +341,17 @@ class FakeJuspay:
         if self.max_page_size is not None:
             count = min(count, self.max_page_size)
         page = accounts[offset : offset + count]
-        return self._json(200, request_id, {
-            "list": page, "offset": offset, "count": len(page), "total": len(accounts), "object": "list",
-        })
+        return self._json(
+            200,
+            request_id,
+            {
+                "list": page,
+                "offset": offset,
+                "count": len(page),
+                "total": len(accounts),
+                "object": "list",
+            },
+        )
 
     @staticmethod
     def _window(query: Mapping[str, str]) -> tuple[int, int | None] | str:
@@ -335,12 +370,20 @@ class FakeJuspay:
     def _invalid(
         self, request_id: str, field: str, reason: str, *, code: str = "INVALID_INPUT"
     ) -> web.Response:
-        return self._json(400, request_id, _error_body(
-            error_message=f"Wrong value in {field}", status="Invalid Request",
-            error_code="Invalid Request", user_message=f"Invalid value in {field}.",
-            developer_message=f"{reason} ({field})", code=code, request_id=request_id,
-            fields=[{"field_name": field, "reason": reason}],
-        ))
+        return self._json(
+            400,
+            request_id,
+            _error_body(
+                error_message=f"Wrong value in {field}",
+                status="Invalid Request",
+                error_code="Invalid Request",
+                user_message=f"Invalid value in {field}.",
+                developer_message=f"{reason} ({field})",
+                code=code,
+                request_id=request_id,
+                fields=[{"field_name": field, "reason": reason}],
+            ),
+        )
 
     @staticmethod
     def _json(status: int, request_id: str, body: Mapping[str, Any]) -> web.Response:

@@ -1,0 +1,7 @@
+"""``python -m juspay_accounts``: the same as the ``juspay-accounts`` command."""
+
+import sys
+
+from juspay_accounts._cli import main
+
+sys.exit(main())

@@ -1,0 +1,115 @@
+"""The demo: the real client against the embedded fake Juspay, printed as a table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from juspay_accounts._client import AccountsClient
+from juspay_accounts._version import __version__
+from juspay_accounts.exceptions import JuspayError
+from juspay_accounts.testing import FakeJuspay
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from juspay_accounts._models import CustomerAccount
+
+__all__ = ["DEMO_CUSTOMERS", "run_demo"]
+
+DEMO_CUSTOMERS: Final = ("cst_aarav", "cst_diya", "cst_kabir", "cst_meera", "cst_unknown")
+"""The customers the demo lists; the last one is not on the fake server."""
+
+_COLUMNS: Final = ("CUSTOMER", "ACCOUNT ID", "TYPE", "DETAILS", "STATUS", "AMOUNT", "CREATED (UTC)")
+
+
+def _seed(fake: FakeJuspay) -> None:
+    """Give the fake server customers with UPI and bank accounts in all four statuses."""
+    fake.add_account("cst_aarav", vpa="aarav.sharma@okicici", validation_status="ACTIVE")
+    fake.add_account(
+        "cst_aarav",
+        bank_account=fake.make_bank_account(name="Aarav Sharma", bank_name="HDFC Bank"),
+        validation_status="PENDING",
+    )
+    fake.add_account(
+        "cst_diya",
+        bank_account=fake.make_bank_account(name="Diya Iyer", bank_name="State Bank of India"),
+        validation_status="ACTIVE",
+        validation_amount="1.00",
+    )
+    fake.add_account("cst_diya", vpa="9876543210@ybl", validation_status="FAILURE")
+    fake.add_account(
+        "cst_kabir",
+        bank_account=fake.make_bank_account(name="Kabir Khan", bank_name="ICICI Bank"),
+        validation_status="CREATED",
+    )
+    fake.add_customer("cst_meera")
+
+
+def _mask(value: str) -> str:
+    """Show only the last four characters of an account number."""
+    return "*" * max(len(value) - 4, 0) + value[-4:]
+
+
+def _row(account: CustomerAccount) -> tuple[str, ...]:
+    details = account.account_details
+    if details.bank_account is not None:
+        kind = "BANK"
+        shown = f"{details.bank_account.bank_name or '?'} {_mask(details.bank_account.account)}"
+    else:
+        kind, shown = "UPI", details.vpa or "?"
+    amount = "" if account.validation_amount is None else str(account.validation_amount)
+    return (
+        account.customer_id,
+        account.customer_account_id,
+        kind,
+        shown,
+        str(account.validation_status),
+        amount,
+        account.date_created.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+async def run_demo(write: Callable[[str], object]) -> int:
+    """Start a fake Juspay, list the demo customers through the real client, write a table.
+
+    Returns the number of customers that could not be listed (one, on purpose).
+    """
+    async with FakeJuspay() as fake:
+        _seed(fake)
+        write(
+            f"juspay-accounts {__version__} demo: "
+            f"the real client against a fake Juspay at {fake.url}"
+        )
+        write("")
+        rows: list[tuple[str, ...]] = [_COLUMNS]
+        failures: list[str] = []
+        accounts = 0
+        async with AccountsClient(fake.api_key, base_url=fake.url) as client:
+            for customer_id in DEMO_CUSTOMERS:
+                try:
+                    page = await client.list_accounts(customer_id)
+                except JuspayError as exc:
+                    failures.append(f"{customer_id}: {type(exc).__name__}: {exc}")
+                    continue
+                if not page.accounts:
+                    rows.append((customer_id, "(no accounts)", "", "", "", "", ""))
+                rows.extend(_row(account) for account in page.accounts)
+                accounts += len(page.accounts)
+        for line in _table(rows):
+            write(line)
+        write("")
+        for failure in failures:
+            write(f"failed: {failure}")
+        write(
+            f"{len(DEMO_CUSTOMERS)} customers, {accounts} accounts, "
+            f"{len(failures)} failed, {len(fake.requests)} requests."
+        )
+    return len(failures)

@@ -1,0 +1,68 @@
+"""Developer tasks. ``nox -l`` lists them; ``nox -s tests`` runs the suite."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+# Every Python the classifiers claim, for the `tests_all_pythons` matrix.
+PYTHONS = [
+    m.group(1)
+    for c in PYPROJECT["project"]["classifiers"]
+    if (m := re.fullmatch(r"Programming Language :: Python :: (3\.\d+)", c))
+]
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    """Install the package (not editable: tests run against what users get) and groups."""
+    session.install(".")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+def _run_tests(session: nox.Session) -> None:
+    _install(session, "tests")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs, env={"PYTHONDEVMODE": "1"})
+    session.run("coverage", "report", "--fail-under=90")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite with warnings as errors and report branch coverage."""
+    _run_tests(session)
+
+
+@nox.session(name="tests_all_pythons", python=PYTHONS)
+def tests_all_pythons(session: nox.Session) -> None:
+    """Run the suite on every supported Python found on this machine."""
+    _run_tests(session)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and check formatting."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Mypy --strict on the package and the tests."""
+    _install(session, "typing")
+    session.run("mypy", "juspay_accounts", "tests", "noxfile.py")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the demo: the real client against the embedded fake Juspay."""
+    session.install(".")
+    session.run("juspay-accounts", "demo")
