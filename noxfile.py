@@ -29,8 +29,18 @@ def _install(session: nox.Session, *groups: str) -> None:
 
 
 def _run_tests(session: nox.Session) -> None:
+    # PYTHONSAFEPATH keeps the source tree off sys.path, so the tests import the
+    # installed package (and catch packaging mistakes); PYTHONDEVMODE shows every
+    # ResourceWarning and never-awaited coroutine, which pytest then turns into errors.
     _install(session, "tests")
-    session.run("coverage", "run", "-m", "pytest", *session.posargs, env={"PYTHONDEVMODE": "1"})
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        *session.posargs,
+        env={"PYTHONDEVMODE": "1", "PYTHONSAFEPATH": "1"},
+    )
     session.run("coverage", "report", "--fail-under=90")
 
 
