@@ -28,6 +28,7 @@ from juspay_accounts._models import (
     CustomerAccount,
     ValidationStatus,
 )
+from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, RetryPolicy
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     APIConnectionError,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from juspay_accounts import testing
 
 __all__ = [
+    "DEFAULT_RETRY_STATUSES",
     "DEFAULT_TIMEOUT",
     "EU_PRODUCTION_URL",
     "EU_SANDBOX_URL",
@@ -70,6 +72,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
+    "RetryPolicy",
     "ServerError",
     "ValidationStatus",
     "__version__",

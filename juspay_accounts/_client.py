@@ -10,6 +10,7 @@ import aiohttp
 import yarl
 
 from juspay_accounts import _protocol
+from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import APIConnectionError, APITimeoutError
 
@@ -69,8 +70,11 @@ class AccountsClient:
         merchant_id: Sent as ``x-merchantid`` when given.
         api_version: Sent as the ``version`` header (a date such as ``"2023-06-30"``)
             when given.
-        timeout: Seconds one request may take, from connecting to the last byte of the
-            body; ``None`` for no limit.
+        timeout: Seconds one attempt may take, from connecting to the last byte of the
+            body; ``None`` for no limit. The retry policy's ``deadline`` bounds the whole
+            call.
+        retry: How calls ride out transient failures; see :class:`RetryPolicy`. Each call
+            may override it.
         session: An :class:`aiohttp.ClientSession` to send with. The client uses it and
             never closes it. Without one, the client creates its own (in the running
             event loop, on first use) and closes it in :meth:`aclose`.
@@ -86,8 +90,10 @@ class AccountsClient:
 
     __slots__ = (
         "_closed",
+        "_hold",
         "_max_connections",
         "_owned_session",
+        "_retry",
         "_session",
         "_settings",
         "_timeout",
@@ -101,6 +107,7 @@ class AccountsClient:
         merchant_id: str | None = None,
         api_version: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         user_agent: str | None = None,
@@ -119,7 +126,9 @@ class AccountsClient:
         if max_connections < 1:
             msg = f"max_connections must be at least 1, got {max_connections}"
             raise ValueError(msg)
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
+        self._retry = RetryPolicy() if retry is None else retry
+        self._hold = RateLimitHold()
         self._session = session
         self._owned_session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
@@ -137,6 +146,11 @@ class AccountsClient:
     def base_url(self) -> str:
         """The base URL requests go to, without a trailing slash."""
         return self._settings.base_url
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy calls use unless they pass their own."""
+        return self._retry
 
     @property
     def closed(self) -> bool:
@@ -188,8 +202,9 @@ class AccountsClient:
         offset: int | None = None,
         count: int | None = None,
         routing_id: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> AccountPage:
-        """Fetch one page of a customer's accounts with one ``GET``.
+        """Fetch one page of a customer's accounts: one ``GET``, retried if it fails transiently.
 
         Args:
             customer_id: The customer. Sent percent-encoded as one path segment, so any
@@ -199,6 +214,7 @@ class AccountsClient:
                 may return fewer: trust the page, not the request.
             routing_id: The ``x-routing-id`` header; defaults to ``customer_id``, as Juspay
                 recommends. Use the same one for every call about one customer.
+            retry: Overrides the client's retry policy for this call.
 
         Returns:
             The page, with the ``offset``, ``count`` and ``total`` Juspay reported.
@@ -207,18 +223,30 @@ class AccountsClient:
             ValueError: ``customer_id`` or ``routing_id`` is empty or contains control
                 characters, ``offset`` is negative or ``count`` is below 1. Nothing is sent.
             APIError: Juspay answered with an error (a subclass by status, such as
-                :class:`NotFoundError`).
+                :class:`NotFoundError`), after any retries; ``attempts`` says how many.
             APIConnectionError: no usable answer arrived (:class:`APITimeoutError` for
-                a timeout).
+                a timeout), after any retries.
             ResponseValidationError: the answer is not the documented shape.
         """
         request = _protocol.build_list_request(
             self._settings, customer_id, offset=offset, count=count, routing_id=routing_id
         )
-        status, headers, body = await self._send(request)
-        return _protocol.decode_list_response(status, headers, body, offset_sent=offset)
 
-    async def _send(self, request: _protocol.Request) -> tuple[int, Mapping[str, str], bytes]:
+        async def attempt(time_limit: float | None) -> AccountPage:
+            status, headers, body = await self._send(request, time_limit)
+            return _protocol.decode_list_response(status, headers, body, offset_sent=offset)
+
+        return await call_with_retries(
+            attempt,
+            policy=self._retry if retry is None else retry,
+            attempt_timeout=self._timeout,
+            hold=self._hold,
+            customer_id=customer_id,
+        )
+
+    async def _send(
+        self, request: _protocol.Request, time_limit: float | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
         """Send one request and read the whole answer, mapping transport failures."""
         session = self._get_session()
         url = yarl.URL(request.url, encoded=True)
@@ -230,12 +258,12 @@ class AccountsClient:
                 headers=request.headers,
                 allow_redirects=False,
                 raise_for_status=False,
-                timeout=self._timeout,
+                timeout=aiohttp.ClientTimeout(total=time_limit),
             ) as response:
                 body = await response.read()
                 status, headers = response.status, response.headers
         except TimeoutError as exc:
-            msg = f"no answer from {url.host} within {self._timeout.total} s"
+            msg = f"no answer from {url.host} within {time_limit:.3g} s"
             raise APITimeoutError(msg) from exc
         except aiohttp.ClientError as exc:
             msg = f"request to {url.host} failed: {type(exc).__name__}: {exc}"

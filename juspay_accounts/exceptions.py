@@ -71,6 +71,7 @@ class JuspayError(Exception):
     Attributes:
         request_id: Juspay's id for the failed request, when known. Quote it to Juspay
             support.
+        attempts: How many attempts the call made before giving up with this error.
     """
 
     hint: ClassVar[str] = ""
@@ -79,6 +80,7 @@ class JuspayError(Exception):
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         """Create the error with a message and, when known, Juspay's request id."""
         self.request_id = request_id
+        self.attempts = 1
         self._kwargs: dict[str, Any] = {"message": message, "request_id": request_id}
         super().__init__(message)
 
@@ -87,6 +89,8 @@ class JuspayError(Exception):
         parts = [str(self.args[0]) if self.args else type(self).__name__]
         if self.request_id:
             parts.append(f"(request id {self.request_id})")
+        if self.attempts > 1:
+            parts.append(f"after {self.attempts} attempts")
         if self.hint:
             parts.append(f"- {self.hint}")
         return " ".join(parts)

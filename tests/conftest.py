@@ -58,6 +58,7 @@ async def fake() -> AsyncIterator[FakeJuspay]:
 
 @pytest_asyncio.fixture
 async def client(fake: FakeJuspay) -> AsyncIterator[ja.AccountsClient]:
-    """A client pointed at the fake server."""
-    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as accounts_client:
+    """A client pointed at the fake server, retrying with the default policy but never waiting."""
+    policy = ja.RetryPolicy().without_waiting()
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, retry=policy) as accounts_client:
         yield accounts_client

@@ -123,7 +123,8 @@ async def test_connection_refused_is_connection_error() -> None:
     """Nothing listening on the port gives APIConnectionError, not an aiohttp exception."""
     async with ja.AccountsClient("k", base_url=f"http://127.0.0.1:{free_port()}") as client:
         with pytest.raises(ja.APIConnectionError) as info:
-            await client.list_accounts("cst_1")
+            await client.list_accounts("cst_1", retry=ja.RetryPolicy().without_waiting())
+    assert 4 == info.value.attempts
     assert isinstance(info.value.__cause__, aiohttp.ClientError)
     assert type(info.value) is ja.APIConnectionError
 

@@ -108,7 +108,7 @@ async def test_transport_failures_become_library_errors(
 ) -> None:
     """Aiohttp and asyncio failures are re-raised as the library's own, chained from the cause."""
     mocked.get(LIST_URL, exception=failure)
-    async with ja.AccountsClient(API_KEY) as client:
+    async with ja.AccountsClient(API_KEY, retry=ja.RetryPolicy.disabled()) as client:
         with pytest.raises(expected) as info:
             await client.list_accounts("cst_123")
     assert type(info.value) is expected
