@@ -263,7 +263,7 @@ class AccountsClient:
                 body = await response.read()
                 status, headers = response.status, response.headers
         except TimeoutError as exc:
-            msg = f"no answer from {url.host} within {time_limit:.3g} s"
+            msg = f"no answer from {url.host} within {time_limit:.2f} s"
             raise APITimeoutError(msg) from exc
         except aiohttp.ClientError as exc:
             msg = f"request to {url.host} failed: {type(exc).__name__}: {exc}"

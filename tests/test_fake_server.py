@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
-from juspay_accounts.testing import DEFAULT_API_KEY, FakeJuspay
+from juspay_accounts.testing import DEFAULT_API_KEY, FakeJuspay, Fault
 
 SEED_401 = json.loads((Path(__file__).parent / "data" / "seed_401.json").read_text())
 SEED_404 = json.loads((Path(__file__).parent / "data" / "seed_404.json").read_text())
@@ -157,3 +158,69 @@ def test_url_before_start_is_a_clear_error() -> None:
     """Asking for the URL of a server that is not running says how to start it."""
     with pytest.raises(RuntimeError, match="not started"):
         _ = FakeJuspay().url
+
+
+@pytest.mark.asyncio
+async def test_faults_are_scripted_per_customer_and_counted(fake: FakeJuspay) -> None:
+    """inject() applies to the next N matching requests, in order, then stops."""
+    fake.add_customer("a")
+    fake.add_customer("b")
+    fake.inject(
+        Fault.respond(503, "<html>busy</html>", headers={"Retry-After": "2"}),
+        times=2,
+        customer_id="b",
+    )
+    assert 2 == fake.pending_faults
+    path = "/customers/{}/customer-accounts/list"
+    async with aiohttp.ClientSession() as session:
+        answers = []
+        for customer in ("a", "b", "b", "b"):
+            async with session.get(fake.url + path.format(customer), headers=auth()) as resp:
+                answers.append((resp.status, resp.headers.get("Retry-After"), resp.content_type))
+    assert [
+        (200, None, "application/json"),
+        (503, "2", "text/html"),
+        (503, "2", "text/html"),
+        (200, None, "application/json"),
+    ] == answers
+    assert [None, "respond", "respond", None] == [r.fault for r in fake.requests]
+    assert 0 == fake.pending_faults
+
+
+@pytest.mark.asyncio
+async def test_clear_faults_and_reset_counters(fake: FakeJuspay) -> None:
+    """Faults can be dropped; counters and recorded requests can be reset."""
+    fake.add_customer("a")
+    fake.inject(Fault.drop_connection(), times=3)
+    fake.clear_faults()
+    await get(fake, "/customers/a/customer-accounts/list", auth())
+    assert (1, 1) == (len(fake.requests), fake.peak_in_flight)
+    fake.reset_counters()
+    assert (0, 0) == (len(fake.requests), fake.peak_in_flight)
+    with pytest.raises(ValueError, match="times"):
+        fake.inject(Fault.drop_connection(), times=0)
+
+
+def test_fault_content_types() -> None:
+    """Fault.respond guesses the content type from the body unless told."""
+    assert "application/json" == Fault.respond(500, '{"a": 1}').headers["Content-Type"]
+    assert "text/html" == Fault.respond(502, "<html/>").headers["Content-Type"]
+    assert "text/plain" == Fault.respond(503, "busy").headers["Content-Type"]
+    assert "text/csv" == Fault.respond(200, "a,b", content_type="text/csv").headers["Content-Type"]
+
+
+@pytest.mark.asyncio
+async def test_peak_in_flight_counts_concurrent_requests(fake: FakeJuspay) -> None:
+    """The fake measures how many requests it answered at once."""
+    fake.add_customer("a")
+    fake.inject(Fault.answer_late(0.02), times=5)
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> int:
+            url = fake.url + "/customers/a/customer-accounts/list"
+            async with session.get(url, headers=auth()) as resp:
+                return resp.status
+
+        assert [200] * 5 == await asyncio.gather(*(one() for _ in range(5)))
+    assert 5 == fake.peak_in_flight
+    assert 0 == fake.in_flight

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -9,7 +10,7 @@ import random
 import string
 import urllib.parse
 import uuid
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import attrs
 from aiohttp import web
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
 
-__all__ = ["DEFAULT_API_KEY", "FakeJuspay", "RecordedRequest"]
+__all__ = ["DEFAULT_API_KEY", "FakeJuspay", "Fault", "RecordedRequest"]
 
 DEFAULT_API_KEY: Final = "fake_juspay_test_key_0123456789"
 """The API key a :class:`FakeJuspay` accepts unless given another."""
@@ -27,6 +28,75 @@ DEFAULT_API_KEY: Final = "fake_juspay_test_key_0123456789"
 _LIST_SUFFIX: Final = "/customer-accounts/list"
 _EPOCH: Final = dt.datetime(2023, 6, 6, 13, 28, 55, tzinfo=dt.UTC)
 _STATUSES: Final = ("CREATED", "ACTIVE", "PENDING", "FAILURE")
+
+
+@attrs.frozen(kw_only=True)
+class Fault:
+    """Something to go wrong with a request, for :meth:`FakeJuspay.inject`.
+
+    Build one with the class methods: :meth:`respond`, :meth:`drop_connection`,
+    :meth:`cut_body_short`, :meth:`answer_late`.
+    """
+
+    kind: Literal["respond", "drop", "cut_short", "late"]
+    status: int = 200
+    body: bytes = b""
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    seconds: float = 0.0
+
+    @classmethod
+    def respond(
+        cls,
+        status: int,
+        body: str | bytes = b"",
+        *,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> Fault:
+        """Answer ``status`` with ``body`` and ``headers`` (``Retry-After`` included) instead.
+
+        ``content_type`` defaults to JSON for a body that starts with ``{`` or ``[``,
+        else HTML for one that starts with ``<``, else plain text.
+        """
+        raw = body.encode() if isinstance(body, str) else body
+        if content_type is None:
+            stripped = raw.lstrip()[:1]
+            content_type = (
+                "application/json"
+                if stripped in (b"{", b"[")
+                else "text/html"
+                if stripped == b"<"
+                else "text/plain"
+            )
+        all_headers = {"Content-Type": content_type, **(headers or {})}
+        return cls(kind="respond", status=status, body=raw, headers=all_headers)
+
+    @classmethod
+    def drop_connection(cls) -> Fault:
+        """Close the connection without answering.
+
+        aiohttp's client quietly resends an idempotent request once on a fresh connection
+        when this happens, so one drop is usually invisible to the caller: the server sees
+        two requests.
+        """
+        return cls(kind="drop")
+
+    @classmethod
+    def cut_body_short(cls) -> Fault:
+        """Answer 200 with the real body, but close the connection half-way through it."""
+        return cls(kind="cut_short")
+
+    @classmethod
+    def answer_late(cls, seconds: float) -> Fault:
+        """Wait ``seconds`` before answering normally (to trip a client's timeout)."""
+        return cls(kind="late", seconds=seconds)
+
+
+@attrs.define
+class _Scripted:
+    fault: Fault
+    remaining: int
+    customer_id: str | None
 
 
 @attrs.frozen(kw_only=True)
@@ -40,6 +110,7 @@ class RecordedRequest:
         query_string: The query exactly as sent.
         headers: The request headers (case-insensitive look-ups).
         customer_id: The decoded customer id, when the path was the list endpoint.
+        fault: The kind of fault injected into the answer, or ``None``.
     """
 
     method: str
@@ -48,6 +119,7 @@ class RecordedRequest:
     query_string: str
     headers: CIMultiDictProxy[str] = attrs.field(repr=False)
     customer_id: str | None
+    fault: str | None = None
 
 
 def _timestamp(moment: dt.datetime) -> str:
@@ -125,6 +197,12 @@ class FakeJuspay:
         self._port = port
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        self._faults: list[_Scripted] = []
+        self._late: set[asyncio.Task[Any]] = set()
+        self.in_flight = 0
+        """Requests being answered right now."""
+        self.peak_in_flight = 0
+        """The most requests ever answered at once (see :meth:`reset_counters`)."""
 
     def __repr__(self) -> str:
         """Where it listens and what it holds, never the API key."""
@@ -138,7 +216,15 @@ class FakeJuspay:
             return self
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=0,
+            # A client that gives up (a timeout, a cancellation) ends its handler, as on a
+            # real server, instead of leaving it to finish a late answer.
+            handler_cancellation=True,
+        )
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
         await site.start()
@@ -150,6 +236,8 @@ class FakeJuspay:
     async def close(self) -> None:
         """Stop listening and close open connections. Calling it again does nothing."""
         runner, self._runner = self._runner, None
+        for task in self._late:
+            task.cancel()
         if runner is not None:
             await runner.cleanup()
 
@@ -244,11 +332,55 @@ class FakeJuspay:
     def _new_id(self, prefix: str) -> str:
         return prefix + "".join(self._random.choices(string.ascii_letters + string.digits, k=16))
 
+    # -- faults ---------------------------------------------------------------
+
+    def inject(self, fault: Fault, *, times: int = 1, customer_id: str | None = None) -> None:
+        """Make the next ``times`` requests (only ``customer_id``'s, if given) suffer ``fault``.
+
+        Faults queue in the order injected; each request takes the first that matches.
+        """
+        if times < 1:
+            msg = f"times must be at least 1, got {times}"
+            raise ValueError(msg)
+        self._faults.append(_Scripted(fault=fault, remaining=times, customer_id=customer_id))
+
+    def clear_faults(self) -> None:
+        """Forget every fault not yet used."""
+        self._faults.clear()
+
+    @property
+    def pending_faults(self) -> int:
+        """How many injected faults have not happened yet."""
+        return sum(scripted.remaining for scripted in self._faults)
+
+    def reset_counters(self) -> None:
+        """Forget recorded requests and the peak of concurrent requests."""
+        self.requests.clear()
+        self.peak_in_flight = self.in_flight
+
+    def _take_fault(self, customer_id: str | None) -> Fault | None:
+        for scripted in self._faults:
+            if scripted.customer_id is None or scripted.customer_id == customer_id:
+                scripted.remaining -= 1
+                if scripted.remaining == 0:
+                    self._faults.remove(scripted)
+                return scripted.fault
+        return None
+
     # -- serving --------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._serve(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         customer_id = self._customer_in(request.raw_path.partition("?")[0])
         query = {key: request.query[key] for key in request.query}
+        fault = self._take_fault(customer_id)
         self.requests.append(
             RecordedRequest(
                 method=request.method,
@@ -257,10 +389,49 @@ class FakeJuspay:
                 query_string=request.query_string,
                 headers=CIMultiDictProxy(CIMultiDict(request.headers)),
                 customer_id=customer_id,
+                fault=None if fault is None else fault.kind,
             )
         )
         request_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
-        return self._answer(request, customer_id, query, request_id)
+        if fault is None:
+            return self._answer(request, customer_id, query, request_id)
+        return await self._misbehave(fault, request, customer_id, query, request_id)
+
+    async def _misbehave(
+        self,
+        fault: Fault,
+        request: web.Request,
+        customer_id: str | None,
+        query: Mapping[str, str],
+        request_id: str,
+    ) -> web.StreamResponse:
+        if fault.kind == "respond":
+            headers = {"x-request-id": request_id, **fault.headers}
+            return web.Response(status=fault.status, body=fault.body, headers=headers)
+        if fault.kind == "late":
+            task = asyncio.current_task()
+            if task is not None:
+                self._late.add(task)
+            try:
+                await asyncio.sleep(fault.seconds)
+            finally:
+                self._late.discard(task)
+            return self._answer(request, customer_id, query, request_id)
+        transport = request.transport
+        if fault.kind == "drop" or transport is None:
+            if transport is not None:
+                transport.abort()
+            # aiohttp.web treats a cancelled handler on a closed connection as a quiet
+            # client disconnection.
+            raise asyncio.CancelledError
+        answer = self._answer(request, customer_id, query, request_id)
+        body = answer.body if isinstance(answer.body, bytes) else b""
+        response = web.StreamResponse(status=answer.status, headers=answer.headers)
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+        transport.close()
+        return response
 
     @staticmethod
     def _customer_in(raw_path: str) -> str | None:
