@@ -13,6 +13,7 @@ The fake Juspay server for tests lives in :mod:`juspay_accounts.testing`.
 from typing import TYPE_CHECKING, Any
 
 from juspay_accounts._client import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_TIMEOUT,
     EU_PRODUCTION_URL,
     EU_SANDBOX_URL,
@@ -21,6 +22,7 @@ from juspay_accounts._client import (
     SANDBOX_URL,
     AccountsClient,
 )
+from juspay_accounts._fanout import CustomerResult, FanOut
 from juspay_accounts._models import (
     AccountDetails,
     AccountPage,
@@ -37,8 +39,10 @@ from juspay_accounts.exceptions import (
     AuthenticationError,
     BadRequestError,
     ErrorField,
+    InvalidInputError,
     JuspayError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from juspay_accounts import testing
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_RETRY_STATUSES",
     "DEFAULT_TIMEOUT",
     "EU_PRODUCTION_URL",
@@ -66,9 +71,13 @@ __all__ = [
     "BadRequestError",
     "BankAccount",
     "CustomerAccount",
+    "CustomerResult",
     "ErrorField",
+    "FanOut",
+    "InvalidInputError",
     "JuspayError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",

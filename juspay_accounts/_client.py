@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 from typing import TYPE_CHECKING, Final, Self
@@ -10,17 +11,20 @@ import aiohttp
 import yarl
 
 from juspay_accounts import _protocol
+from juspay_accounts._fanout import CustomerResult, FanOut
+from juspay_accounts._pagination import PageWalk, check_limit
 from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import APIConnectionError, APITimeoutError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
     from types import TracebackType
 
-    from juspay_accounts._models import AccountPage
+    from juspay_accounts._models import AccountPage, CustomerAccount
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_TIMEOUT",
     "EU_PRODUCTION_URL",
     "EU_SANDBOX_URL",
@@ -43,6 +47,9 @@ EU_PRODUCTION_URL: Final = "https://api.juspay.io"
 
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds one request may take, from connecting to the last byte of the body."""
+
+DEFAULT_CONCURRENCY: Final = 16
+"""How many customers a fan-out fetches at once unless told otherwise."""
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 _USER_AGENT: Final = (
@@ -243,6 +250,181 @@ class AccountsClient:
             hold=self._hold,
             customer_id=customer_id,
         )
+
+    def iter_pages(
+        self,
+        customer_id: str,
+        *,
+        page_size: int | None = None,
+        routing_id: str | None = None,
+        max_pages: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncIterator[AccountPage]:
+        """Walk every page of a customer's accounts: ``async for page in client.iter_pages(...)``.
+
+        The first request asks for ``offset=0`` (and ``count=page_size`` when given); each
+        next offset is the previous one plus the accounts actually received, because the
+        server may return fewer than asked. The walk ends when the offset reaches ``total``
+        or a page comes back empty. Every page's request gets the full retry policy and the
+        same routing id. One page is held in memory at a time.
+
+        If ``total`` changes mid-walk, the walk goes on against the new total, logs a
+        warning, and never yields the same ``customer_account_id`` twice (a page comes back
+        without the accounts already yielded).
+
+        Args:
+            customer_id: The customer.
+            page_size: The ``count`` to ask for; ``None`` asks for everything at once.
+            routing_id: The ``x-routing-id`` for every page; defaults to ``customer_id``.
+            max_pages: Refuse to fetch more than this many pages (a guard against a server
+                that never ends).
+            retry: Overrides the client's retry policy for every page.
+
+        Raises:
+            PaginationError: a page came back at another offset than asked, held only
+                accounts already yielded while ``total`` stood still, or the walk needed
+                more than ``max_pages`` pages.
+            JuspayError: as :meth:`list_accounts` raises for any page.
+        """
+        walk = PageWalk(customer_id, page_size=page_size, max_pages=max_pages)
+        _protocol.build_list_request(self._settings, customer_id, routing_id=routing_id)
+        return self._walk(walk, routing_id, retry)
+
+    async def _walk(
+        self, walk: PageWalk, routing_id: str | None, retry: RetryPolicy | None
+    ) -> AsyncIterator[AccountPage]:
+        while (offset := walk.next_offset()) is not None:
+            page = await self.list_accounts(
+                walk.customer_id,
+                offset=offset,
+                count=walk.page_size,
+                routing_id=routing_id,
+                retry=retry,
+            )
+            yield walk.accept(page)
+
+    def iter_accounts(
+        self,
+        customer_id: str,
+        *,
+        page_size: int | None = None,
+        routing_id: str | None = None,
+        max_pages: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncIterator[CustomerAccount]:
+        """Every account of a customer, page after page, each once (see :meth:`iter_pages`)."""
+        pages = self.iter_pages(
+            customer_id,
+            page_size=page_size,
+            routing_id=routing_id,
+            max_pages=max_pages,
+            retry=retry,
+        )
+        return self._accounts_of(pages)
+
+    @staticmethod
+    async def _accounts_of(pages: AsyncIterator[AccountPage]) -> AsyncIterator[CustomerAccount]:
+        async with contextlib.aclosing(pages):  # type: ignore[type-var]
+            async for page in pages:
+                for account in page.accounts:
+                    yield account
+
+    async def all_accounts(
+        self,
+        customer_id: str,
+        *,
+        page_size: int | None = None,
+        routing_id: str | None = None,
+        max_pages: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> list[CustomerAccount]:
+        """Every account of a customer as a list, across all pages (see :meth:`iter_pages`)."""
+        accounts: list[CustomerAccount] = []
+        pages = self.iter_pages(
+            customer_id,
+            page_size=page_size,
+            routing_id=routing_id,
+            max_pages=max_pages,
+            retry=retry,
+        )
+        async for page in pages:
+            accounts.extend(page.accounts)
+        return accounts
+
+    def accounts_for_customers(
+        self,
+        customer_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        page_size: int | None = None,
+        max_pages: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> FanOut:
+        """Fetch every account of many customers at once, yielding each as it completes.
+
+        ``async for result in client.accounts_for_customers(ids)`` gives one
+        :class:`CustomerResult` per distinct customer id: its complete ``accounts`` across all
+        pages, or the ``error`` that ended it (after retries). One customer's failure never
+        stops the others.
+
+        Args:
+            customer_ids: Any iterable or async iterable of ids, read lazily: it may be
+                endless. Duplicates are fetched once.
+            concurrency: The most customers (and so requests, pages included) in flight at
+                once. A client that made its own session has ``max_connections``
+                connections (100 by default); keep ``concurrency`` at or below it.
+            page_size: The ``count`` to ask for on each page; ``None`` asks for everything.
+            max_pages: Per customer, as in :meth:`iter_pages`.
+            retry: Overrides the client's retry policy for every request.
+
+        Returns:
+            An async iterator, also an async context manager. Leaving the ``async for``
+            early, or cancelling the task running it, cancels the work in flight.
+        """
+        check_limit(concurrency, "concurrency")
+        check_limit(page_size, "page_size")
+        check_limit(max_pages, "max_pages")
+        if (
+            self._owned_session is None
+            and self._session is None
+            and concurrency > self._max_connections
+        ):
+            _LOG.warning(
+                "concurrency %d is above max_connections %d: requests will queue for "
+                "connections; raise max_connections",
+                concurrency,
+                self._max_connections,
+            )
+
+        async def fetch(customer_id: str) -> tuple[CustomerAccount, ...]:
+            accounts = await self.all_accounts(
+                customer_id, page_size=page_size, max_pages=max_pages, retry=retry
+            )
+            return tuple(accounts)
+
+        return FanOut(fetch, customer_ids, concurrency=concurrency)
+
+    async def gather_accounts(
+        self,
+        customer_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        page_size: int | None = None,
+        max_pages: int | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> dict[str, CustomerResult]:
+        """Run :meth:`accounts_for_customers` to the end; return the results by customer id."""
+        results: dict[str, CustomerResult] = {}
+        async with self.accounts_for_customers(
+            customer_ids,
+            concurrency=concurrency,
+            page_size=page_size,
+            max_pages=max_pages,
+            retry=retry,
+        ) as fan_out:
+            async for result in fan_out:
+                results[result.customer_id] = result
+        return results
 
     async def _send(
         self, request: _protocol.Request, time_limit: float | None

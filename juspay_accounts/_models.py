@@ -109,12 +109,15 @@ class AccountPage:
         offset: The position of the first account of this page in the whole list.
         count: How many accounts Juspay says this page holds.
         total: How many accounts the customer has in all.
+        request_id: Juspay's id for the answer (the ``x-request-id`` header), for
+            support; not part of the page's value (ignored by ``==``).
     """
 
     accounts: tuple[CustomerAccount, ...]
     offset: int
     count: int
     total: int
+    request_id: str | None = attrs.field(default=None, eq=False)
 
     @property
     def next_offset(self) -> int:

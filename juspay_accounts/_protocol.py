@@ -28,6 +28,7 @@ from juspay_accounts.exceptions import (
     AuthenticationError,
     BadRequestError,
     ErrorField,
+    InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -93,11 +94,11 @@ def _check_text(value: object, what: str) -> str:
         raise TypeError(msg)
     if not value.strip():
         msg = f"{what} must not be empty or only white space"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
     if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):  # noqa: PLR2004 - C0, DEL, C1
         # CR/LF in a header would let a caller's input inject headers.
         msg = f"{what} must not contain control characters (such as CR or LF): {value[:60]!r}"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
     return value
 
 
@@ -396,4 +397,10 @@ def decode_list_response(
     total = _count_field(data, "total", offset + len(items), errors)
     if errors:
         raise _invalid(errors, status, headers, body)
-    return AccountPage(accounts=accounts, offset=offset, count=count, total=total)
+    return AccountPage(
+        accounts=accounts,
+        offset=offset,
+        count=count,
+        total=total,
+        request_id=headers.get("x-request-id"),
+    )

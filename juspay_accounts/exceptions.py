@@ -12,14 +12,17 @@
     │   └── ServerError             5xx: Juspay or a proxy failed; usually transient
     ├── APIConnectionError          no usable answer: refused, reset, DNS, TLS, body cut short
     │   └── APITimeoutError         no answer in time
-    └── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
+    ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
+    ├── PaginationError             pages that do not add up: a walk that would loop
+    └── InvalidInputError           (also a ValueError) an id that cannot be sent
 
 Every exception carries ``request_id`` (Juspay's, when the server sent one; quote it to
 Juspay support) and a one-line ``str()`` that ends with what to do about it. Messages
 never contain the API key.
 
-``ValueError`` (not a :class:`JuspayError`) is raised before anything is sent when an
-argument is invalid, such as an empty customer id.
+An invalid argument fails before anything is sent: an empty customer id or one with
+control characters is an :class:`InvalidInputError`, which is also a ``ValueError``; a
+negative offset is a plain ``ValueError``, a value of the wrong type a ``TypeError``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ErrorField",
+    "InvalidInputError",
     "JuspayError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
@@ -283,6 +288,49 @@ class ResponseValidationError(JuspayError):
             "body": self.body,
             "request_id": request_id,
         }
+
+
+class PaginationError(JuspayError):
+    """The pages of a walk do not add up, so following them could loop forever.
+
+    Raised when a page comes back at another offset than asked (the server ignores
+    ``offset``), when a page brings only accounts already seen while ``total`` stands still,
+    or when a walk needs more pages than its ``max_pages``. Accounts yielded before it are
+    all valid and distinct.
+
+    Attributes:
+        customer_id: The customer being walked.
+        offset: The offset of the request whose page was refused.
+    """
+
+    hint = (
+        "The server's pages are inconsistent; retry later, and report it with the request "
+        "id if it persists."
+    )
+
+    def __init__(
+        self, message: str, *, customer_id: str, offset: int, request_id: str | None = None
+    ) -> None:
+        """Create the error for ``customer_id``'s walk at ``offset``."""
+        self.customer_id = customer_id
+        self.offset = offset
+        super().__init__(message, request_id=request_id)
+        self._kwargs = {
+            "message": message,
+            "customer_id": customer_id,
+            "offset": offset,
+            "request_id": request_id,
+        }
+
+
+class InvalidInputError(JuspayError, ValueError):
+    """An id that cannot be sent: empty, only white space, or holding control characters.
+
+    Raised before anything is sent. It is a ``ValueError`` too, so ``except ValueError``
+    catches it; in a fan-out it becomes that customer's error and the others go on.
+    """
+
+    hint = "Pass the id exactly as Juspay knows it."
 
 
 def _one_line(text: str, limit: int) -> str:

@@ -173,6 +173,8 @@ class FakeJuspay:
         api_key: The only API key accepted.
         max_page_size: The most accounts one answer holds, whatever ``count`` asks for.
         seed: Seeds the generated ids and account numbers, so runs repeat.
+        latency: Seconds every answer takes (0 answers at once). A little latency lets
+            concurrent requests overlap, so :attr:`peak_in_flight` measures concurrency.
         host: The address to listen on (loopback by default).
         port: The port; 0 picks a free one.
     """
@@ -183,12 +185,14 @@ class FakeJuspay:
         api_key: str = DEFAULT_API_KEY,
         max_page_size: int | None = None,
         seed: int = 0,
+        latency: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         """Configure the server; :meth:`start` (or ``async with``) starts it."""
         self.api_key = api_key
         self.max_page_size = max_page_size
+        self.latency = latency
         self.requests: list[RecordedRequest] = []
         self._expected_auth = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
         self._customers: dict[str, list[dict[str, Any]]] = {}
@@ -280,11 +284,13 @@ class FakeJuspay:
         validation_amount: Any = 1,  # noqa: ANN401 - sent as given: number or string
         date_created: str | None = None,
         last_validated: str | None = None,
+        position: int | None = None,
     ) -> dict[str, Any]:
         """Add an account to a customer (created if new) and return its JSON as served.
 
         Without ``vpa`` or ``bank_account``, a UPI VPA is made up. Ids, dates and
         ``last_validated`` (absent while ``CREATED``) get realistic values unless given.
+        The account goes last, or at index ``position`` (to shift later pages mid-walk).
         """
         accounts = self._customers.setdefault(customer_id, [])
         created = _EPOCH + dt.timedelta(minutes=len(accounts), seconds=self._random.randrange(60))
@@ -306,8 +312,13 @@ class FakeJuspay:
             account["last_validated"] = last_validated
         elif validation_status != "CREATED":
             account["last_validated"] = _timestamp(created + dt.timedelta(seconds=4))
-        accounts.append(account)
+        accounts.insert(len(accounts) if position is None else position, account)
         return account
+
+    def remove_account(self, customer_id: str, customer_account_id: str) -> None:
+        """Remove one account (to shrink ``total`` mid-walk)."""
+        accounts = self._customers[customer_id]
+        accounts[:] = [a for a in accounts if a.get("customer_account_id") != customer_account_id]
 
     def add_raw_account(self, customer_id: str, account: Mapping[str, Any]) -> None:
         """Serve ``account`` exactly as given: for odd or malformed shapes."""
@@ -373,6 +384,8 @@ class FakeJuspay:
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
             return await self._serve(request)
         finally:
             self.in_flight -= 1

@@ -1,0 +1,182 @@
+"""Fan-out: every account of many customers, at most ``concurrency`` requests at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import TYPE_CHECKING, Self
+
+import attrs
+
+from juspay_accounts.exceptions import JuspayError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterable, Iterator
+    from types import TracebackType
+
+    from juspay_accounts._models import CustomerAccount
+
+__all__ = ["CustomerResult", "FanOut"]
+
+
+@attrs.frozen
+class CustomerResult:
+    """The outcome of fetching one customer's accounts in a fan-out.
+
+    Attributes:
+        customer_id: The customer.
+        accounts: Every account across all pages, each once (empty when ``error`` is set).
+        error: The error that ended this customer (after retries), or ``None``.
+    """
+
+    customer_id: str
+    accounts: tuple[CustomerAccount, ...] = ()
+    error: JuspayError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every account was fetched."""
+        return self.error is None
+
+
+class FanOut(AsyncIterator[CustomerResult]):
+    """An async iterator of :class:`CustomerResult`, one per distinct customer, as each completes.
+
+    Made by :meth:`AccountsClient.accounts_for_customers`. The ids are read lazily, only
+    when a slot is free, so the input may be endless; at most ``concurrency`` customers
+    (so at most ``concurrency`` requests) are in flight, and at most that many finished
+    results wait for you.
+
+    Leaving the ``async for`` early, or cancelling the task that runs it, cancels the work
+    in flight. For cleanup that is finished when the block ends, use it as an async
+    context manager::
+
+        async with client.accounts_for_customers(ids) as results:
+            async for result in results:
+                ...
+    """
+
+    __slots__ = (
+        "_closed",
+        "_concurrency",
+        "_exhausted",
+        "_fetch",
+        "_ids",
+        "_ready",
+        "_seen",
+        "_source",
+        "_tasks",
+    )
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]],
+        customer_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int,
+    ) -> None:
+        """Prepare the fan-out; nothing is read or sent until the first ``__anext__``."""
+        self._fetch = fetch
+        self._source = customer_ids
+        self._ids: Iterator[str] | AsyncIterator[str] | None = None
+        self._concurrency = concurrency
+        self._seen: set[str] = set()
+        self._tasks: set[asyncio.Task[CustomerResult]] = set()
+        self._ready: collections.deque[CustomerResult] = collections.deque()
+        self._exhausted = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        """Say how far the fan-out has come."""
+        return (
+            f"<FanOut concurrency={self._concurrency} in_flight={len(self._tasks)} "
+            f"seen={len(self._seen)}{' closed' if self._closed else ''}>"
+        )
+
+    async def _one(self, customer_id: str) -> CustomerResult:
+        try:
+            return CustomerResult(customer_id, await self._fetch(customer_id))
+        except JuspayError as exc:
+            return CustomerResult(customer_id, (), exc)
+
+    async def _next_id(self) -> str | None:
+        """The next id not seen before, or ``None`` when the input is exhausted."""
+        if self._ids is None:
+            source = self._source
+            self._ids = aiter(source) if isinstance(source, AsyncIterable) else iter(source)
+        ids = self._ids
+        while True:
+            try:
+                if isinstance(ids, AsyncIterator):
+                    customer_id = await anext(ids)
+                else:
+                    customer_id = next(ids)
+            except (StopIteration, StopAsyncIteration):
+                return None
+            if customer_id not in self._seen:
+                self._seen.add(customer_id)
+                return customer_id
+
+    async def _top_up(self) -> None:
+        """Start customers until ``concurrency`` are in flight or the input runs out."""
+        while not self._exhausted and len(self._tasks) < self._concurrency:
+            customer_id = await self._next_id()
+            if customer_id is None:
+                self._exhausted = True
+                return
+            self._tasks.add(asyncio.create_task(self._one(customer_id)))
+
+    async def __anext__(self) -> CustomerResult:
+        """The next customer's result, in the order they complete."""
+        try:
+            result = await self._next_result()
+        except BaseException:
+            # Cancelled, or a bug or a bad id surfaced: stop everything before raising.
+            await self.aclose()
+            raise
+        if result is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        return result
+
+    async def _next_result(self) -> CustomerResult | None:
+        while not self._ready:
+            if self._closed:
+                return None
+            await self._top_up()
+            if not self._tasks:
+                return None
+            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            self._tasks.difference_update(done)
+            # .result() re-raises what is not a JuspayError: a bug, or an id of a wrong type.
+            self._ready.extend(task.result() for task in done)
+        return self._ready.popleft()
+
+    async def aclose(self) -> None:
+        """Cancel the work in flight and wait until it has stopped; again, it does nothing."""
+        self._closed = True
+        self._ready.clear()
+        tasks, self._tasks = self._tasks, set()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> Self:
+        """Return the fan-out itself."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Cancel what is still in flight (see :meth:`aclose`)."""
+        await self.aclose()
+
+    def __del__(self) -> None:
+        """Cancel the work in flight when the iterator is dropped, e.g. after a ``break``."""
+        for task in self._tasks:
+            task.cancel()

@@ -1,0 +1,152 @@
+"""Walking ``offset``/``count``/``total``: the rules, with no I/O.
+
+:class:`PageWalk` decides what to ask for next and checks each page that comes back, so
+the rules that keep a walk finite and free of duplicates are tested without a server. The
+client's ``iter_pages`` only sends what the walk asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Final
+
+import attrs
+
+from juspay_accounts.exceptions import PaginationError
+
+if TYPE_CHECKING:
+    from juspay_accounts._models import AccountPage
+
+__all__ = ["PageWalk", "check_limit"]
+
+_LOG: Final = logging.getLogger("juspay_accounts")
+
+
+def check_limit(value: int | None, what: str) -> int | None:
+    """Refuse a page size or page bound that is not a whole number of at least 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{what} must be an int or None, got {type(value).__name__}"
+        raise TypeError(msg)
+    if value < 1:
+        msg = f"{what} must be at least 1, got {value}"
+        raise ValueError(msg)
+    return value
+
+
+class PageWalk:
+    """The state of one customer's walk through its pages.
+
+    Use: ``while (offset := walk.next_offset()) is not None``, fetch the page at
+    ``offset`` with ``count=walk.page_size``, then ``page = walk.accept(page)`` yields the
+    page with accounts already seen removed.
+
+    The walk starts at offset 0. Each next offset is the previous one plus the accounts
+    actually received, because a server may return fewer than asked. It ends when the
+    offset reaches ``total`` or a page comes back empty. It refuses (with
+    :class:`PaginationError`) a page at another offset than asked, a page of only
+    already-seen accounts while ``total`` stands still, and more than ``max_pages`` pages.
+    If ``total`` changes, it logs a warning and goes on against the new total.
+    """
+
+    __slots__ = (
+        "_done",
+        "_offset",
+        "_pages",
+        "_seen",
+        "_total",
+        "customer_id",
+        "max_pages",
+        "page_size",
+    )
+
+    def __init__(
+        self, customer_id: str, *, page_size: int | None = None, max_pages: int | None = None
+    ) -> None:
+        """Start a walk for ``customer_id``."""
+        self.customer_id = customer_id
+        self.page_size = check_limit(page_size, "page_size")
+        self.max_pages = check_limit(max_pages, "max_pages")
+        self._offset = 0
+        self._pages = 0
+        self._total: int | None = None
+        self._seen: set[str] = set()
+        self._done = False
+
+    @property
+    def pages(self) -> int:
+        """How many pages have been accepted."""
+        return self._pages
+
+    def next_offset(self) -> int | None:
+        """The offset to ask for next, or ``None`` when the walk is complete.
+
+        Raises:
+            PaginationError: the walk needs more than ``max_pages`` pages.
+        """
+        if self._done:
+            return None
+        if self.max_pages is not None and self._pages >= self.max_pages:
+            msg = (
+                f"customer {self.customer_id}: more than max_pages={self.max_pages} pages "
+                f"(at offset {self._offset} of {self._total})"
+            )
+            raise PaginationError(msg, customer_id=self.customer_id, offset=self._offset)
+        return self._offset
+
+    def accept(self, page: AccountPage) -> AccountPage:
+        """Check the page fetched at :meth:`next_offset`; return it without seen accounts.
+
+        Raises:
+            PaginationError: the page does not move the walk forward.
+        """
+        asked = self._offset
+        if page.offset != asked:
+            msg = (
+                f"customer {self.customer_id}: asked for offset {asked}, got a page at "
+                f"offset {page.offset}: the server seems to ignore offset"
+            )
+            raise PaginationError(
+                msg, customer_id=self.customer_id, offset=asked, request_id=page.request_id
+            )
+        total_changed = self._total is not None and page.total != self._total
+        if total_changed:
+            _LOG.warning(
+                "customer %s: total changed from %d to %d during the walk; going on "
+                "against the new total, skipping accounts already returned",
+                self.customer_id,
+                self._total,
+                page.total,
+            )
+        self._total = page.total
+        self._pages += 1
+        seen = self._seen
+        fresh = []
+        for account in page.accounts:
+            if account.customer_account_id not in seen:
+                seen.add(account.customer_account_id)
+                fresh.append(account)
+        if page.accounts and not fresh and not total_changed:
+            msg = (
+                f"customer {self.customer_id}: the page at offset {asked} holds only accounts "
+                "already returned: the server seems to ignore offset"
+            )
+            raise PaginationError(
+                msg, customer_id=self.customer_id, offset=asked, request_id=page.request_id
+            )
+        self._offset = asked + len(page.accounts)
+        if not page.accounts:
+            if asked < page.total:
+                _LOG.warning(
+                    "customer %s: empty page at offset %d before total %d; ending the walk",
+                    self.customer_id,
+                    asked,
+                    page.total,
+                )
+            self._done = True
+        elif self._offset >= page.total:
+            self._done = True
+        if len(fresh) == len(page.accounts):
+            return page
+        return attrs.evolve(page, accounts=tuple(fresh))
