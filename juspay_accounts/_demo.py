@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Final
 
 from juspay_accounts._client import AccountsClient
 from juspay_accounts._version import __version__
-from juspay_accounts.exceptions import JuspayError
 from juspay_accounts.testing import FakeJuspay
 
 if TYPE_CHECKING:
@@ -93,16 +92,18 @@ async def run_demo(write: Callable[[str], object]) -> int:
         failures: list[str] = []
         accounts = 0
         async with AccountsClient(fake.api_key, base_url=fake.url) as client:
-            for customer_id in DEMO_CUSTOMERS:
-                try:
-                    page = await client.list_accounts(customer_id)
-                except JuspayError as exc:
-                    failures.append(f"{customer_id}: {type(exc).__name__}: {exc}")
-                    continue
-                if not page.accounts:
-                    rows.append((customer_id, "(no accounts)", "", "", "", "", ""))
-                rows.extend(_row(account) for account in page.accounts)
-                accounts += len(page.accounts)
+            # The fan-out fetches every page of every customer, four at a time.
+            results = await client.gather_accounts(DEMO_CUSTOMERS, concurrency=4, page_size=10)
+        for customer_id in DEMO_CUSTOMERS:
+            result = results[customer_id]
+            if result.error is not None:
+                error = result.error
+                failures.append(f"{customer_id}: {type(error).__name__}: {error}")
+                continue
+            if not result.accounts:
+                rows.append((customer_id, "(no accounts)", "", "", "", "", ""))
+            rows.extend(_row(account) for account in result.accounts)
+            accounts += len(result.accounts)
         for line in _table(rows):
             write(line)
         write("")
