@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import platform
@@ -15,7 +16,12 @@ from juspay_accounts._fanout import CustomerResult, FanOut
 from juspay_accounts._pagination import PageWalk, check_limit
 from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
 from juspay_accounts._version import __version__
-from juspay_accounts.exceptions import APIConnectionError, APITimeoutError
+from juspay_accounts.exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientClosedError,
+    ResponseValidationError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "EU_PRODUCTION_URL",
     "EU_SANDBOX_URL",
@@ -50,6 +57,12 @@ DEFAULT_TIMEOUT: Final = 30.0
 
 DEFAULT_CONCURRENCY: Final = 16
 """How many customers a fan-out fetches at once unless told otherwise."""
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+"""The largest success body the client reads (16 MiB); a larger one is refused unread."""
+
+_ERROR_BODY_BYTES: Final = 64 * 1024
+"""How much of an error body is read: enough for any Juspay error, little of a proxy's page."""
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 _USER_AGENT: Final = (
@@ -89,6 +102,13 @@ class AccountsClient:
             creates (ignored when ``session`` is given).
         user_agent: Replaces the default ``User-Agent``, which names this library,
             aiohttp and Python with their versions.
+        max_response_bytes: The largest success body read (16 MiB by default). A larger
+            one is refused with :class:`ResponseValidationError` without being read into
+            memory.
+        allow_insecure_http: Allow a plain ``http://`` ``base_url`` to a host other than
+            loopback. Off by default, because the API key would cross the network
+            unencrypted. (TLS certificates are always verified, unless you pass a session
+            of your own that does otherwise.)
 
     Raises:
         ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
@@ -97,8 +117,10 @@ class AccountsClient:
 
     __slots__ = (
         "_closed",
+        "_closed_event",
         "_hold",
         "_max_connections",
+        "_max_response_bytes",
         "_owned_session",
         "_retry",
         "_session",
@@ -118,6 +140,8 @@ class AccountsClient:
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         user_agent: str | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        allow_insecure_http: bool = False,
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
         self._settings = _protocol.make_settings(
@@ -126,6 +150,7 @@ class AccountsClient:
             user_agent=_USER_AGENT if user_agent is None else user_agent,
             merchant_id=merchant_id,
             api_version=api_version,
+            allow_insecure_http=allow_insecure_http,
         )
         if timeout is not None and not timeout > 0:
             msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
@@ -133,6 +158,10 @@ class AccountsClient:
         if max_connections < 1:
             msg = f"max_connections must be at least 1, got {max_connections}"
             raise ValueError(msg)
+        if max_response_bytes < 1:
+            msg = f"max_response_bytes must be at least 1, got {max_response_bytes}"
+            raise ValueError(msg)
+        self._max_response_bytes = max_response_bytes
         self._timeout = timeout
         self._retry = RetryPolicy() if retry is None else retry
         self._hold = RateLimitHold()
@@ -140,6 +169,8 @@ class AccountsClient:
         self._owned_session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
         self._closed = False
+        # Wakes calls waiting to retry when the client closes (no loop needed to create it).
+        self._closed_event = asyncio.Event()
 
     def __repr__(self) -> str:
         """Say where the client points, never with the API key."""
@@ -168,7 +199,7 @@ class AccountsClient:
         """Return the client itself; the session is created on first use."""
         if self._closed:
             msg = "this AccountsClient is closed; create a new one"
-            raise RuntimeError(msg)
+            raise ClientClosedError(msg)
         return self
 
     async def __aexit__(
@@ -181,11 +212,14 @@ class AccountsClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the session the client created, if any; a given session stays open.
+        """Close the client, and the session it created, if any; a given session stays open.
 
+        Calls in flight on the client's own session, and calls waiting to retry, end with
+        :class:`ClientClosedError` (a fan-out raises it); their connections are released.
         Calling it again does nothing.
         """
         self._closed = True
+        self._closed_event.set()
         owned, self._owned_session = self._owned_session, None
         if owned is not None:
             self._session = None
@@ -194,7 +228,7 @@ class AccountsClient:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             msg = "this AccountsClient is closed; create a new one"
-            raise RuntimeError(msg)
+            raise ClientClosedError(msg)
         if self._session is None:
             # Created here, inside the running loop, rather than in __init__, so that a
             # client can be built at import time or outside any loop.
@@ -249,6 +283,7 @@ class AccountsClient:
             attempt_timeout=self._timeout,
             hold=self._hold,
             customer_id=customer_id,
+            closed=self._closed_event,
         )
 
     def iter_pages(
@@ -429,7 +464,7 @@ class AccountsClient:
     async def _send(
         self, request: _protocol.Request, time_limit: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send one request and read the whole answer, mapping transport failures."""
+        """Send one request and read the answer (within limits), mapping transport failures."""
         session = self._get_session()
         url = yarl.URL(request.url, encoded=True)
         _LOG.debug("%s %s", request.method, url.path_safe)
@@ -442,12 +477,15 @@ class AccountsClient:
                 raise_for_status=False,
                 timeout=aiohttp.ClientTimeout(total=time_limit),
             ) as response:
-                body = await response.read()
                 status, headers = response.status, response.headers
+                body = await self._read(response)
         except TimeoutError as exc:
             msg = f"no answer from {url.host} within {time_limit:.2f} s"
             raise APITimeoutError(msg) from exc
         except aiohttp.ClientError as exc:
+            if self._closed:
+                msg = "the client was closed while this request was in flight"
+                raise ClientClosedError(msg) from exc
             msg = f"request to {url.host} failed: {type(exc).__name__}: {exc}"
             raise APIConnectionError(msg) from exc
         _LOG.debug(
@@ -458,3 +496,32 @@ class AccountsClient:
             headers.get("x-request-id"),
         )
         return status, headers, body
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, refusing a success body over the limit and cutting an error body short."""
+        success = 200 <= response.status < 300  # noqa: PLR2004 - the success range
+        limit = self._max_response_bytes if success else _ERROR_BODY_BYTES
+        length = response.content_length
+        if length is not None and length <= limit:
+            return await response.read()
+        if success and length is not None:
+            raise self._too_large(response, f"Content-Length {length}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(_ERROR_BODY_BYTES):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                if success:
+                    raise self._too_large(response, f"more than {limit} bytes")
+                break  # an error body: the first part says all there is to say
+        return b"".join(chunks)[:limit]
+
+    def _too_large(self, response: aiohttp.ClientResponse, size: str) -> ResponseValidationError:
+        return ResponseValidationError(
+            f"HTTP {response.status} answer refused unread: the body ({size}) is larger than "
+            f"max_response_bytes={self._max_response_bytes}",
+            status=response.status,
+            errors=(f"body larger than {self._max_response_bytes} bytes @ $",),
+            request_id=response.headers.get("x-request-id"),
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from juspay_accounts._client import AccountsClient
+from juspay_accounts._models import mask
 from juspay_accounts._version import __version__
 from juspay_accounts.testing import FakeJuspay
 
@@ -44,16 +45,11 @@ def _seed(fake: FakeJuspay) -> None:
     fake.add_customer("cst_meera")
 
 
-def _mask(value: str) -> str:
-    """Show only the last four characters of an account number."""
-    return "*" * max(len(value) - 4, 0) + value[-4:]
-
-
 def _row(account: CustomerAccount) -> tuple[str, ...]:
     details = account.account_details
     if details.bank_account is not None:
         kind = "BANK"
-        shown = f"{details.bank_account.bank_name or '?'} {_mask(details.bank_account.account)}"
+        shown = f"{details.bank_account.bank_name or '?'} {mask(details.bank_account.account)}"
     else:
         kind, shown = "UPI", details.vpa or "?"
     amount = "" if account.validation_amount is None else str(account.validation_amount)

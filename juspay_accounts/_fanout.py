@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Self
 
 import attrs
 
-from juspay_accounts.exceptions import JuspayError
+from juspay_accounts.exceptions import ClientClosedError, JuspayError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -97,6 +97,8 @@ class FanOut(AsyncIterator[CustomerResult]):
     async def _one(self, customer_id: str) -> CustomerResult:
         try:
             return CustomerResult(customer_id, await self._fetch(customer_id))
+        except ClientClosedError:
+            raise  # not this customer's failure: the whole fan-out is over
         except JuspayError as exc:
             return CustomerResult(customer_id, (), exc)
 
@@ -149,8 +151,13 @@ class FanOut(AsyncIterator[CustomerResult]):
                 return None
             done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             self._tasks.difference_update(done)
-            # .result() re-raises what is not a JuspayError: a bug, or an id of a wrong type.
-            self._ready.extend(task.result() for task in done)
+            # A task's exception is not a customer's failure (those are results) but a
+            # closed client, a bug, or an id of a wrong type: collect every one (so none
+            # goes unretrieved), then raise the first.
+            failures = [e for t in done if not t.cancelled() and (e := t.exception())]
+            if failures:
+                raise failures[0]
+            self._ready.extend(task.result() for task in done if not task.cancelled())
         return self._ready.popleft()
 
     async def aclose(self) -> None:

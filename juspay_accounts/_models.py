@@ -16,7 +16,18 @@ __all__ = [
     "BankAccount",
     "CustomerAccount",
     "ValidationStatus",
+    "mask",
 ]
+
+
+def mask(value: str) -> str:
+    """Hide personal data: only the last four characters show (none of a short value)."""
+    shown = value[-4:] if len(value) >= 8 else ""  # noqa: PLR2004 - below 8, four is too many
+    return "*" * (len(value) - len(shown)) + shown
+
+
+def _masked_repr(value: str | None) -> str:
+    return "None" if value is None else repr(mask(value))
 
 
 class ValidationStatus(enum.StrEnum):
@@ -41,6 +52,9 @@ class ValidationStatus(enum.StrEnum):
 class BankAccount:
     """A bank account linked to a customer.
 
+    ``repr()`` masks the account number and the name (personal data); the attributes hold
+    the real values.
+
     Attributes:
         account: The bank account number.
         name: The beneficiary's name.
@@ -50,8 +64,8 @@ class BankAccount:
         bank_name: The bank's name.
     """
 
-    account: str
-    name: str | None = None
+    account: str = attrs.field(repr=_masked_repr)
+    name: str | None = attrs.field(default=None, repr=_masked_repr)
     ifsc: str | None = None
     juspay_bank_code: str | None = None
     bank_name: str | None = None
@@ -61,14 +75,15 @@ class BankAccount:
 class AccountDetails:
     """What the customer account points at: a UPI VPA or a bank account.
 
-    Juspay sends one of the two; both are ``None`` only if Juspay sent neither.
+    Juspay sends one of the two; both are ``None`` only if Juspay sent neither. ``repr()``
+    masks the VPA (personal data); the attribute holds the real value.
 
     Attributes:
         vpa: The UPI virtual payment address, e.g. ``"4225246777@yesg"``.
         bank_account: The bank account, for accounts created from bank details.
     """
 
-    vpa: str | None = None
+    vpa: str | None = attrs.field(default=None, repr=_masked_repr)
     bank_account: BankAccount | None = None
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import ipaddress
 import json
 import math
+import re
 import urllib.parse
 from typing import TYPE_CHECKING, Any, Final
 
@@ -102,7 +104,16 @@ def _check_text(value: object, what: str) -> str:
     return value
 
 
-def _check_base_url(base_url: object) -> str:
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url: object, *, allow_insecure_http: bool) -> str:
     if isinstance(base_url, yarl.URL):
         base_url = str(base_url)
     if not isinstance(base_url, str):
@@ -119,6 +130,13 @@ def _check_base_url(base_url: object) -> str:
     if url.query_string or url.fragment or url.user or url.password:
         msg = "base_url must not carry a query, a fragment or credentials"
         raise ValueError(msg)
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        msg = (
+            f"base_url {base_url[:100]!r} is plain http: the API key would cross the network "
+            "unencrypted. Use https, or pass allow_insecure_http=True if you really mean it "
+            "(loopback hosts such as 127.0.0.1 are always allowed)"
+        )
+        raise ValueError(msg)
     return str(url).rstrip("/")
 
 
@@ -129,12 +147,14 @@ def make_settings(
     user_agent: str,
     merchant_id: str | None = None,
     api_version: str | None = None,
+    allow_insecure_http: bool = False,
 ) -> Settings:
     """Check the client's configuration and precompute the headers every request sends.
 
     Raises:
         ValueError: an argument is empty, holds control characters, or ``base_url`` is not
-            an absolute http(s) URL. The message never contains the API key.
+            an absolute http(s) URL, or is plain http to a host other than loopback without
+            ``allow_insecure_http``. The message never contains the API key.
     """
     if not isinstance(api_key, str) or not api_key.strip():
         msg = "api_key must be a non-empty str (the key from the Juspay dashboard)"
@@ -153,7 +173,8 @@ def make_settings(
         headers["x-merchantid"] = _check_text(merchant_id, "merchant_id")
     if api_version is not None:
         headers["version"] = _check_text(api_version, "api_version")
-    return Settings(base_url=_check_base_url(base_url), headers=headers)
+    base = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+    return Settings(base_url=base, headers=headers)
 
 
 def _path_segment(value: str) -> str:
@@ -207,8 +228,16 @@ def build_list_request(
     return Request(method="GET", url=url, headers=headers)
 
 
+_PERSONAL_VALUE: Final = re.compile(
+    r'("(?:account|vpa|name)"\s*:\s*)("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)'
+)
+
+
 def _body_text(body: bytes) -> str:
-    return body[:BODY_LIMIT].decode("utf-8", errors="replace")
+    """The body as text for an exception: cut short, with account numbers, VPAs and names masked."""
+    text = body[: BODY_LIMIT * 2].decode("utf-8", errors="replace")
+    text = _PERSONAL_VALUE.sub(lambda m: m.group(1) + '"<masked>"', text)
+    return text[:BODY_LIMIT]
 
 
 def _load_json(body: bytes) -> tuple[Any, str | None]:
@@ -340,7 +369,7 @@ def _count_field(data: Mapping[str, Any], key: str, default: int, errors: list[s
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdecimal():
+    elif isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 18:  # noqa: PLR2004 - beyond any real count
         number = int(value.strip())
     if number is None or number < 0:
         errors.append(f"expected a non-negative whole number, got {value!r:.40} @ $.{key}")

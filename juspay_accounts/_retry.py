@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 import attrs
 import tenacity
 
-from juspay_accounts.exceptions import APIConnectionError, APIError, JuspayError, RateLimitError
+from juspay_accounts.exceptions import (
+    APIConnectionError,
+    APIError,
+    ClientClosedError,
+    JuspayError,
+    RateLimitError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -139,8 +145,35 @@ class RateLimitHold:
         return max(0.0, self._until - _clock())
 
 
+def _interruptible(
+    sleep: Callable[[float], Awaitable[None]], closed: asyncio.Event
+) -> Callable[[float], Awaitable[None]]:
+    """Wrap ``sleep`` so that closing the client ends the wait with ClientClosedError."""
+
+    async def wait(seconds: float) -> None:
+        if closed.is_set():
+            msg = "the client was closed before this call could retry"
+            raise ClientClosedError(msg)
+        sleeper = asyncio.ensure_future(sleep(seconds))
+        closer = asyncio.ensure_future(closed.wait())
+        try:
+            await asyncio.wait((sleeper, closer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for future in (sleeper, closer):
+                future.cancel()
+            await asyncio.gather(sleeper, closer, return_exceptions=True)
+        if closed.is_set():
+            msg = "the client was closed while this call waited to retry"
+            raise ClientClosedError(msg)
+
+    return wait
+
+
 async def _wait_for_hold(
-    policy: RetryPolicy, hold: RateLimitHold, deadline_at: float | None
+    sleep: Callable[[float], Awaitable[None]],
+    policy: RetryPolicy,
+    hold: RateLimitHold,
+    deadline_at: float | None,
 ) -> None:
     """Before a call's first attempt: wait out a rate-limit hold, or fail if it is too long."""
     remaining = hold.remaining()
@@ -158,7 +191,7 @@ async def _wait_for_hold(
             ),
         )
     # Resume with jitter so held calls do not all come back in the same instant.
-    await policy.sleep(remaining + random.uniform(0, policy.initial_delay))  # noqa: S311 - jitter
+    await sleep(remaining + random.uniform(0, policy.initial_delay))  # noqa: S311 - jitter
 
 
 class _Wait:
@@ -233,16 +266,19 @@ async def call_with_retries(
     attempt_timeout: float | None,
     hold: RateLimitHold,
     customer_id: str,
+    closed: asyncio.Event | None = None,
 ) -> _T:
     """Run ``attempt(timeout_for_this_attempt)`` under ``policy``.
 
     Raises the last attempt's error (a :class:`JuspayError`, its ``attempts`` set) when
-    retries are exhausted, the error is not transient, or the deadline leaves no room.
+    retries are exhausted, the error is not transient, or the deadline leaves no room;
+    :class:`ClientClosedError` when ``closed`` is set during a wait.
     """
     deadline_at = None if policy.deadline is None else _clock() + policy.deadline
-    await _wait_for_hold(policy, hold, deadline_at)
+    sleep = policy.sleep if closed is None else _interruptible(policy.sleep, closed)
+    await _wait_for_hold(sleep, policy, hold, deadline_at)
     retrying = tenacity.AsyncRetrying(
-        sleep=policy.sleep,
+        sleep=sleep,
         stop=tenacity.stop_after_attempt(policy.max_attempts) | _StopAtDeadline(deadline_at),
         wait=_Wait(policy, hold),
         retry=tenacity.retry_if_exception(policy.should_retry),

@@ -14,7 +14,8 @@
     │   └── APITimeoutError         no answer in time
     ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
     ├── PaginationError             pages that do not add up: a walk that would loop
-    └── InvalidInputError           (also a ValueError) an id that cannot be sent
+    ├── InvalidInputError           (also a ValueError) an id that cannot be sent
+    └── ClientClosedError           (also a RuntimeError) the client was closed
 
 Every exception carries ``request_id`` (Juspay's, when the server sent one; quote it to
 Juspay support) and a one-line ``str()`` that ends with what to do about it. Messages
@@ -37,6 +38,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ErrorField",
     "InvalidInputError",
     "JuspayError",
@@ -331,6 +333,15 @@ class InvalidInputError(JuspayError, ValueError):
     """
 
     hint = "Pass the id exactly as Juspay knows it."
+
+
+class ClientClosedError(JuspayError, RuntimeError):
+    """The client was closed: before this call, or while it was in flight or waiting to retry.
+
+    Never retried. A fan-out stops at it rather than reporting it for every customer.
+    """
+
+    hint = "Create a new AccountsClient, or close it only when the application shuts down."
 
 
 def _one_line(text: str, limit: int) -> str:

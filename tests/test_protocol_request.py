@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,11 @@ UA = "juspay-accounts/test"
 
 def settings(**overrides: str) -> _protocol.Settings:
     """Settings for the sandbox with the test key, overridable per test."""
-    kwargs = {"api_key": KEY, "base_url": "https://sandbox.juspay.in", "user_agent": UA}
+    kwargs: dict[str, Any] = {
+        "api_key": KEY,
+        "base_url": "https://sandbox.juspay.in",
+        "user_agent": UA,
+    }
     kwargs.update(overrides)
     return _protocol.make_settings(**kwargs)
 

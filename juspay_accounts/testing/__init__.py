@@ -5,6 +5,12 @@ Customer Accounts endpoint, so code that uses :class:`~juspay_accounts.AccountsC
 be tested end to end without network access or mocks.
 """
 
-from juspay_accounts.testing._fake import DEFAULT_API_KEY, FakeJuspay, Fault, RecordedRequest
+from juspay_accounts.testing._fake import (
+    CHAOS_FAULTS,
+    DEFAULT_API_KEY,
+    FakeJuspay,
+    Fault,
+    RecordedRequest,
+)
 
-__all__ = ["DEFAULT_API_KEY", "FakeJuspay", "Fault", "RecordedRequest"]
+__all__ = ["CHAOS_FAULTS", "DEFAULT_API_KEY", "FakeJuspay", "Fault", "RecordedRequest"]

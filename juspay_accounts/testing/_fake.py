@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import datetime as dt
 import json
 import random
@@ -17,7 +18,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
 
 __all__ = ["DEFAULT_API_KEY", "FakeJuspay", "Fault", "RecordedRequest"]
@@ -43,6 +44,7 @@ class Fault:
     body: bytes = b""
     headers: Mapping[str, str] = attrs.field(factory=dict)
     seconds: float = 0.0
+    chunked: bool = False
 
     @classmethod
     def respond(
@@ -52,11 +54,13 @@ class Fault:
         *,
         headers: Mapping[str, str] | None = None,
         content_type: str | None = None,
+        chunked: bool = False,
     ) -> Fault:
         """Answer ``status`` with ``body`` and ``headers`` (``Retry-After`` included) instead.
 
         ``content_type`` defaults to JSON for a body that starts with ``{`` or ``[``,
-        else HTML for one that starts with ``<``, else plain text.
+        else HTML for one that starts with ``<``, else plain text. ``chunked`` sends the
+        body with chunked transfer encoding, so the client sees no ``Content-Length``.
         """
         raw = body.encode() if isinstance(body, str) else body
         if content_type is None:
@@ -69,7 +73,7 @@ class Fault:
                 else "text/plain"
             )
         all_headers = {"Content-Type": content_type, **(headers or {})}
-        return cls(kind="respond", status=status, body=raw, headers=all_headers)
+        return cls(kind="respond", status=status, body=raw, headers=all_headers, chunked=chunked)
 
     @classmethod
     def drop_connection(cls) -> Fault:
@@ -90,6 +94,24 @@ class Fault:
     def answer_late(cls, seconds: float) -> Fault:
         """Wait ``seconds`` before answering normally (to trip a client's timeout)."""
         return cls(kind="late", seconds=seconds)
+
+
+HTML_BAD_GATEWAY: Final = (
+    b"<html><head><title>502 Bad Gateway</title></head>"
+    b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+)
+
+CHAOS_FAULTS: Final = (
+    Fault.respond(500, HTML_BAD_GATEWAY.replace(b"502 Bad Gateway", b"500 Internal Server Error")),
+    Fault.respond(502, HTML_BAD_GATEWAY),
+    Fault.respond(503, b"Service Temporarily Unavailable"),
+    Fault.respond(504, HTML_BAD_GATEWAY.replace(b"502 Bad Gateway", b"504 Gateway Time-out")),
+    Fault.respond(429, b"{}", headers={"Retry-After": "0"}),
+    Fault.drop_connection(),
+    Fault.cut_body_short(),
+    Fault.answer_late(1.0),
+)
+"""The faults :meth:`FakeJuspay.chaos` picks from by default."""
 
 
 @attrs.define
@@ -202,6 +224,11 @@ class FakeJuspay:
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._faults: list[_Scripted] = []
+        self._chaos_rate = 0.0
+        self._chaos_faults: Sequence[Fault] = CHAOS_FAULTS
+        self._chaos_random = random.Random(seed)  # noqa: S311 - fault choice, not secrets
+        self.fault_counts: collections.Counter[str] = collections.Counter()
+        """How many faults of each kind were injected (scripted or by chaos)."""
         self._late: set[asyncio.Task[Any]] = set()
         self.in_flight = 0
         """Requests being answered right now."""
@@ -355,9 +382,29 @@ class FakeJuspay:
             raise ValueError(msg)
         self._faults.append(_Scripted(fault=fault, remaining=times, customer_id=customer_id))
 
+    def chaos(
+        self, rate: float, *, faults: Sequence[Fault] | None = None, seed: int | None = None
+    ) -> None:
+        """From now on, make each request suffer a random fault with probability ``rate``.
+
+        Scripted faults (:meth:`inject`) come first. ``faults`` defaults to
+        :data:`CHAOS_FAULTS`: 5xx with HTML or text bodies, 429 with ``Retry-After: 0``, a
+        dropped connection, a body cut short, a 1 s late answer. ``seed`` makes the choices
+        repeat; ``chaos(0)`` stops it.
+        """
+        if not 0 <= rate <= 1:
+            msg = f"rate must be between 0 and 1, got {rate}"
+            raise ValueError(msg)
+        self._chaos_rate = rate
+        if faults is not None:
+            self._chaos_faults = tuple(faults)
+        if seed is not None:
+            self._chaos_random.seed(seed)
+
     def clear_faults(self) -> None:
-        """Forget every fault not yet used."""
+        """Forget every fault not yet used, and stop chaos."""
         self._faults.clear()
+        self._chaos_rate = 0.0
 
     @property
     def pending_faults(self) -> int:
@@ -365,8 +412,9 @@ class FakeJuspay:
         return sum(scripted.remaining for scripted in self._faults)
 
     def reset_counters(self) -> None:
-        """Forget recorded requests and the peak of concurrent requests."""
+        """Forget recorded requests, fault counts and the peak of concurrent requests."""
         self.requests.clear()
+        self.fault_counts.clear()
         self.peak_in_flight = self.in_flight
 
     def _take_fault(self, customer_id: str | None) -> Fault | None:
@@ -376,6 +424,8 @@ class FakeJuspay:
                 if scripted.remaining == 0:
                     self._faults.remove(scripted)
                 return scripted.fault
+        if self._chaos_rate and self._chaos_random.random() < self._chaos_rate:
+            return self._chaos_random.choice(self._chaos_faults)
         return None
 
     # -- serving --------------------------------------------------------------
@@ -394,6 +444,8 @@ class FakeJuspay:
         customer_id = self._customer_in(request.raw_path.partition("?")[0])
         query = {key: request.query[key] for key in request.query}
         fault = self._take_fault(customer_id)
+        if fault is not None:
+            self.fault_counts[fault.kind] += 1
         self.requests.append(
             RecordedRequest(
                 method=request.method,
@@ -420,7 +472,15 @@ class FakeJuspay:
     ) -> web.StreamResponse:
         if fault.kind == "respond":
             headers = {"x-request-id": request_id, **fault.headers}
-            return web.Response(status=fault.status, body=fault.body, headers=headers)
+            if not fault.chunked:
+                return web.Response(status=fault.status, body=fault.body, headers=headers)
+            streamed = web.StreamResponse(status=fault.status, headers=headers)
+            streamed.enable_chunked_encoding()
+            await streamed.prepare(request)
+            for start in range(0, len(fault.body), 65536):
+                await streamed.write(fault.body[start : start + 65536])
+            await streamed.write_eof()
+            return streamed
         if fault.kind == "late":
             task = asyncio.current_task()
             if task is not None:
