@@ -116,6 +116,7 @@ class AccountsClient:
     """
 
     __slots__ = (
+        "_client_timeout",
         "_closed",
         "_closed_event",
         "_hold",
@@ -163,6 +164,7 @@ class AccountsClient:
             raise ValueError(msg)
         self._max_response_bytes = max_response_bytes
         self._timeout = timeout
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._retry = RetryPolicy() if retry is None else retry
         self._hold = RateLimitHold()
         self._session = session
@@ -322,7 +324,7 @@ class AccountsClient:
             JuspayError: as :meth:`list_accounts` raises for any page.
         """
         walk = PageWalk(customer_id, page_size=page_size, max_pages=max_pages)
-        _protocol.build_list_request(self._settings, customer_id, routing_id=routing_id)
+        _protocol.check_ids(customer_id, routing_id)  # fail at the call, not at the first page
         return self._walk(walk, routing_id, retry)
 
     async def _walk(
@@ -475,7 +477,11 @@ class AccountsClient:
                 headers=request.headers,
                 allow_redirects=False,
                 raise_for_status=False,
-                timeout=aiohttp.ClientTimeout(total=time_limit),
+                timeout=(
+                    self._client_timeout
+                    if time_limit == self._timeout
+                    else aiohttp.ClientTimeout(total=time_limit)
+                ),
             ) as response:
                 status, headers = response.status, response.headers
                 body = await self._read(response)

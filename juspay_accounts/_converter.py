@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
@@ -29,6 +30,9 @@ from juspay_accounts._models import (
     CustomerAccount,
     ValidationStatus,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["InvalidValueError", "describe_errors", "make_converter"]
 
@@ -48,6 +52,10 @@ def describe_errors(exc: BaseException, path: str) -> list[str]:
     return cattrs.transform_error(exc, path=path, format_exception=_format_exception)
 
 
+# The hooks below test ``value.__class__ is ...`` first: the common case, about twice as
+# fast as isinstance() chains, which then handle the rest.
+
+
 def _structure_str(value: object, _: object) -> str:
     if isinstance(value, str):
         return value
@@ -58,6 +66,8 @@ def _structure_str(value: object, _: object) -> str:
 
 
 def _structure_decimal(value: object, _: object) -> decimal.Decimal:
+    if value.__class__ is int:
+        return decimal.Decimal(value)  # type: ignore[arg-type,unused-ignore]
     if isinstance(value, bool):
         msg = "expected an amount, got a boolean"
         raise InvalidValueError(msg)
@@ -87,10 +97,13 @@ def _structure_datetime(value: object, _: object) -> dt.datetime:
         msg = f"expected an ISO-8601 timestamp string, got {type(value).__name__}"
         raise InvalidValueError(msg)
     try:
-        moment = dt.datetime.fromisoformat(value.strip())
+        moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        msg = f"expected an ISO-8601 timestamp, got {value[:40]!r}"
-        raise InvalidValueError(msg) from None
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            msg = f"expected an ISO-8601 timestamp, got {value[:40]!r}"
+            raise InvalidValueError(msg) from None
     if moment.tzinfo is None:
         # Juspay documents its timestamps as UTC; some omit the "Z".
         moment = moment.replace(tzinfo=dt.UTC)
@@ -103,20 +116,29 @@ def _structure_optional_datetime(value: object, _: object) -> dt.datetime | None
     return _structure_datetime(value, _)
 
 
+_STATUSES: Final = {status.value: status for status in ValidationStatus}
+
+
 def _structure_status(value: object, _: object) -> ValidationStatus | str:
     if not isinstance(value, str):
         msg = f"expected a status string, got {type(value).__name__}"
         raise InvalidValueError(msg)
-    try:
-        return ValidationStatus(value)
-    except ValueError:
+    # A dict lookup is several times faster than ValidationStatus(value).
+    return _STATUSES.get(value, value)
+
+
+def _structure_optional_str(value: object, _: object) -> str | None:
+    if value is None or isinstance(value, str):
         return value
+    return _structure_str(value, _)
 
 
-def _normalise_keys(data: Any) -> Any:  # noqa: ANN401 - JSON of any shape
+def _structure_optional_decimal(value: object, _: object) -> decimal.Decimal | None:
+    return None if value is None else _structure_decimal(value, _)
+
+
+def _strip_keys(data: dict[Any, Any]) -> dict[Any, Any]:
     """Read keys with stray spaces (``"last_validated "``) as the keys without them."""
-    if not isinstance(data, dict):
-        return data
     if not any(key[:1] == " " or key[-1:] == " " for key in data if isinstance(key, str)):
         return data
     fixed = {}
@@ -134,32 +156,139 @@ def _expect_object(data: Any, what: str) -> dict[str, Any]:  # noqa: ANN401 - JS
     return data
 
 
-def make_converter() -> cattrs.Converter:
-    """Build the library's converter. Only the protocol layer uses it."""
-    converter = cattrs.Converter(detailed_validation=True)
+def _is(expected: object) -> Callable[[Any], bool]:
+    """A hook predicate matching exactly one type (unions included)."""
+    return lambda t: t == expected
+
+
+def _objects_only(generated: Callable[[Any, Any], Any], name: str) -> Callable[[Any, Any], Any]:
+    """Wrap a generated hook to refuse anything but a JSON object first."""
+
+    def structure(data: Any, cl: Any) -> Any:  # noqa: ANN401 - JSON in, a model out
+        return generated(_expect_object(data, name), cl)
+
+    return structure
+
+
+def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccount]:
+    """A hand-written structure hook for the common case: a well-formed account.
+
+    It applies exactly the hooks the generated code applies, field by field, but without
+    the generated code's intermediate dict and keyword unpacking, nor a hook lookup per
+    nested object. Measured on a 100-account page: 5.5 to 4.4 µs per account. Anything it
+    does not expect raises, and the protocol then structures the page again with the
+    detailed, generated converter, which is the reference: a property test checks the two
+    always agree.
+    """
+    str_ = _structure_str
+    opt_str = _structure_optional_str
+    status = _structure_status
+    when = _structure_datetime
+    opt_when = _structure_optional_datetime
+    opt_amount = _structure_optional_decimal
+
+    def bank_account(raw: Any) -> BankAccount | None:  # noqa: ANN401 - JSON
+        if raw is None:
+            return None
+        if raw.__class__ is not dict:
+            raise InvalidValueError("expected a JSON object for BankAccount")
+        return BankAccount(
+            account=str_(raw["account"], str),
+            name=opt_str(raw.get("name"), None),
+            ifsc=opt_str(raw.get("ifsc"), None),
+            juspay_bank_code=opt_str(raw.get("juspay_bank_code"), None),
+            bank_name=opt_str(raw.get("bank_name"), None),
+        )
+
+    # CustomerAccount is built through its slots rather than its attrs __init__, which
+    # sets each of the 8 frozen fields through object.__setattr__: 1.2 -> 0.55 µs per
+    # account. This is sound only while the class has no validators, converters or
+    # defaults that __init__ would apply; a test checks that, and the property test
+    # compares every result with the detailed converter's.
+    new = object.__new__
+    (
+        set_id,
+        set_customer,
+        set_details,
+        set_status,
+        set_created,
+        set_currency,
+        set_amount,
+        set_validated,
+    ) = (CustomerAccount.__dict__[f.name].__set__ for f in attrs.fields(CustomerAccount))
+
+    def structure(data: Any, _: type[CustomerAccount]) -> CustomerAccount:  # noqa: ANN401 - JSON
+        if data.__class__ is not dict:
+            raise InvalidValueError("expected a JSON object for an account")
+        if "last_validated" not in data:
+            data = _strip_keys(data)
+        details = data["account_details"]
+        if details.__class__ is not dict:
+            raise InvalidValueError("expected a JSON object for AccountDetails")
+        account = new(CustomerAccount)
+        set_id(account, str_(data["customer_account_id"], str))
+        set_customer(account, str_(data["customer_id"], str))
+        set_details(
+            account,
+            AccountDetails(
+                vpa=opt_str(details.get("vpa"), None),
+                bank_account=bank_account(details.get("bank_account")),
+            ),
+        )
+        set_status(account, status(data["validation_status"], None))
+        set_created(account, when(data["date_created"], None))
+        set_currency(account, opt_str(data.get("currency"), None))
+        set_amount(account, opt_amount(data.get("validation_amount"), None))
+        set_validated(account, opt_when(data.get("last_validated"), None))
+        return account
+
+    return structure
+
+
+def make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
+    """Build one of the library's converters. Only the protocol layer uses them.
+
+    With ``detailed_validation`` every failure is located (``$.list[3].date_created``);
+    without, structuring is about twice as fast but a failure says little. The protocol
+    structures with the fast one and, only when that fails, again with the detailed one.
+    """
+    converter = cattrs.Converter(detailed_validation=detailed_validation)
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(decimal.Decimal, _structure_decimal)
     converter.register_structure_hook(dt.datetime, _structure_datetime)
-    converter.register_structure_hook_func(
-        lambda t: t == (dt.datetime | None), _structure_optional_datetime
-    )
-    converter.register_structure_hook_func(
-        lambda t: t == (ValidationStatus | str), _structure_status
-    )
+    # Explicit hooks for the optional types: cattrs' generic Optional handling costs a
+    # dispatch per field.
+    hook: Callable[[Any, Any], Any]
+    for optional, hook in (
+        (str | None, _structure_optional_str),
+        (decimal.Decimal | None, _structure_optional_decimal),
+        (dt.datetime | None, _structure_optional_datetime),
+        (ValidationStatus | str, _structure_status),
+    ):
+        converter.register_structure_hook_func(_is(optional), hook)
 
+    # Generated code would read a string as an object ("vpa" in "upi" is a substring test),
+    # so every object is checked to be one first, in both converters.
     for model in (BankAccount, AccountDetails):
-        generated = make_dict_structure_fn(model, converter)
         converter.register_structure_hook(
-            model,
-            lambda data, cl, _gen=generated, _name=model.__name__: _gen(
-                _expect_object(data, _name), cl
-            ),
+            model, _objects_only(make_dict_structure_fn(model, converter), model.__name__)
         )
+    bank_account = converter.get_structure_hook(BankAccount)
 
-    account_fn = make_dict_structure_fn(CustomerAccount, converter)
+    def optional_bank_account(value: Any, _: object) -> BankAccount | None:  # noqa: ANN401
+        return None if value is None else bank_account(value, BankAccount)
 
-    def structure_account(data: Any, cl: type[CustomerAccount]) -> CustomerAccount:  # noqa: ANN401
-        return account_fn(_normalise_keys(_expect_object(data, "an account")), cl)
+    converter.register_structure_hook_func(_is(BankAccount | None), optional_bank_account)
+
+    structure_account: Callable[[Any, type[CustomerAccount]], CustomerAccount]
+    if detailed_validation:
+        account_fn = make_dict_structure_fn(CustomerAccount, converter)
+
+        def structure_account(data: Any, cl: type[CustomerAccount]) -> CustomerAccount:  # noqa: ANN401
+            return account_fn(_strip_keys(_expect_object(data, "an account")), cl)
+
+    else:
+        structure_account = _fast_account_hook()
 
     converter.register_structure_hook(CustomerAccount, structure_account)
     return converter

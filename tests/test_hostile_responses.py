@@ -182,3 +182,33 @@ def test_retry_after_never_raises(value: str) -> None:
     """Any Retry-After text parses to seconds or None."""
     parsed = _protocol.parse_retry_after(value)
     assert parsed is None or parsed >= 0
+
+
+VALID = {
+    "customer_account_id": "banh_1",
+    "customer_id": "c",
+    "account_details": {
+        "bank_account": {"account": "026291800001191", "name": "n", "juspay_bank_code": 12}
+    },
+    "validation_status": "ACTIVE",
+    "date_created": "2023-06-06T13:29:49Z",
+    "currency": "INR",
+    "validation_amount": "1.00",
+    "last_validated": "2023-06-06T13:29:53Z",
+}
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.dictionaries(st.sampled_from(KEYS) | st.just("last_validated "), FIELD, max_size=4),
+    removed=st.sets(st.sampled_from(sorted(VALID)), max_size=2),
+)
+def test_fast_and_detailed_converters_agree(changes: dict[str, Any], removed: set[str]) -> None:
+    """Whatever the fast hook accepts, the detailed (reference) converter accepts identically."""
+    raw = {k: v for k, v in VALID.items() if k not in removed} | changes
+    try:
+        fast = _protocol._FAST(raw, ja.CustomerAccount)
+    except Exception:  # noqa: BLE001 - a fast failure only sends the page to the detailed path
+        return
+    assert fast == _protocol._DETAILED(raw, ja.CustomerAccount)
+    assert repr(fast) == repr(_protocol._DETAILED(raw, ja.CustomerAccount))

@@ -257,7 +257,7 @@ def test_bad_account_error_names_its_path() -> None:
             "$.list[0].account_details.bank_account.account",
         ),
         (account_json(validation_amount="lots"), "$.list[0].validation_amount"),
-        (account_json(validation_amount=float("nan")), "$.list[0].validation_amount"),
+        (account_json(validation_amount="NaN"), "$.list[0].validation_amount"),
         (account_json(validation_amount="Infinity"), "$.list[0].validation_amount"),
         (account_json(validation_amount=False), "$.list[0].validation_amount"),
         (account_json(validation_status=7), "$.list[0].validation_status"),
@@ -457,3 +457,18 @@ def test_parse_retry_after_both_forms(value: str | None, expected: float | None)
     """Retry-After is read as delta-seconds or an HTTP-date relative to now."""
     now = dt.datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
     assert expected == _protocol.parse_retry_after(value, now=now)
+
+
+@pytest.mark.parametrize("backend", ["json", "orjson"])
+def test_both_json_backends_agree(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stdlib fallback and the optional orjson parser give the same pages and errors."""
+    if backend == "orjson":
+        orjson = pytest.importorskip("orjson")
+        monkeypatch.setattr(_protocol, "_loads", orjson.loads)
+    else:
+        monkeypatch.setattr(_protocol, "_loads", json.loads)
+    raw = (DATA / "seed_200.json").read_bytes()
+    assert decode(body_of("seed_200.json")) == _protocol.decode_list_response(200, HEADERS, raw)
+    for body in (b'{"list": [], "total": NaN}', b"[" * 5000, b"\xff", b"{"):
+        with pytest.raises(ja.ResponseValidationError):
+            _protocol.decode_list_response(200, HEADERS, body)
