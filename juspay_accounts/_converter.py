@@ -170,14 +170,27 @@ def _objects_only(generated: Callable[[Any, Any], Any], name: str) -> Callable[[
     return structure
 
 
+def slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of a frozen, slotted attrs class's slots, in field order.
+
+    Building a model through its slots skips its attrs ``__init__``, which sets every
+    frozen field through ``object.__setattr__``: for CustomerAccount 1.2 -> 0.55 µs. It
+    is sound only while the models have no validators, converters or factories for
+    ``__init__`` to apply; ``tests/test_models.py`` checks that.
+    """
+    return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
+
+
 def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccount]:
     """A hand-written structure hook for the common case: a well-formed account.
 
-    It applies exactly the hooks the generated code applies, field by field, but without
-    the generated code's intermediate dict and keyword unpacking, nor a hook lookup per
-    nested object. Measured on a 100-account page: 5.5 to 4.4 µs per account. Anything it
-    does not expect raises, and the protocol then structures the page again with the
-    detailed, generated converter, which is the reference: a property test checks the two
+    It applies exactly the hooks the generated code applies, field by field, but builds
+    the models through their slots (see :func:`slot_setters`) and without the generated
+    code's intermediate dict, keyword unpacking and hook lookups. Measured on a
+    100-account page: 5.5 to 2.8 µs per account, so decoding a page costs 2.1x
+    ``json.loads`` alone (with orjson; 2.6x without) instead of 3.6x. Anything it does
+    not expect raises, and the protocol then structures the page again with the detailed,
+    generated converter, which is the reference: a property test checks that the two
     always agree.
     """
     str_ = _structure_str
@@ -186,26 +199,9 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
     when = _structure_datetime
     opt_when = _structure_optional_datetime
     opt_amount = _structure_optional_decimal
-
-    def bank_account(raw: Any) -> BankAccount | None:  # noqa: ANN401 - JSON
-        if raw is None:
-            return None
-        if raw.__class__ is not dict:
-            raise InvalidValueError("expected a JSON object for BankAccount")
-        return BankAccount(
-            account=str_(raw["account"], str),
-            name=opt_str(raw.get("name"), None),
-            ifsc=opt_str(raw.get("ifsc"), None),
-            juspay_bank_code=opt_str(raw.get("juspay_bank_code"), None),
-            bank_name=opt_str(raw.get("bank_name"), None),
-        )
-
-    # CustomerAccount is built through its slots rather than its attrs __init__, which
-    # sets each of the 8 frozen fields through object.__setattr__: 1.2 -> 0.55 µs per
-    # account. This is sound only while the class has no validators, converters or
-    # defaults that __init__ would apply; a test checks that, and the property test
-    # compares every result with the detailed converter's.
     new = object.__new__
+    set_account, set_name, set_ifsc, set_code, set_bank_name = slot_setters(BankAccount)
+    set_vpa, set_bank_account = slot_setters(AccountDetails)
     (
         set_id,
         set_customer,
@@ -215,26 +211,39 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
         set_currency,
         set_amount,
         set_validated,
-    ) = (CustomerAccount.__dict__[f.name].__set__ for f in attrs.fields(CustomerAccount))
+    ) = slot_setters(CustomerAccount)
+
+    def bank_account(raw: Any) -> BankAccount | None:  # noqa: ANN401 - JSON
+        if raw is None:
+            return None
+        if raw.__class__ is not dict:
+            msg = "expected a JSON object for BankAccount"
+            raise InvalidValueError(msg)
+        bank = new(BankAccount)
+        set_account(bank, str_(raw["account"], str))
+        set_name(bank, opt_str(raw.get("name"), None))
+        set_ifsc(bank, opt_str(raw.get("ifsc"), None))
+        set_code(bank, opt_str(raw.get("juspay_bank_code"), None))
+        set_bank_name(bank, opt_str(raw.get("bank_name"), None))
+        return bank
 
     def structure(data: Any, _: type[CustomerAccount]) -> CustomerAccount:  # noqa: ANN401 - JSON
         if data.__class__ is not dict:
-            raise InvalidValueError("expected a JSON object for an account")
+            msg = "expected a JSON object for an account"
+            raise InvalidValueError(msg)
         if "last_validated" not in data:
             data = _strip_keys(data)
-        details = data["account_details"]
-        if details.__class__ is not dict:
-            raise InvalidValueError("expected a JSON object for AccountDetails")
+        raw_details = data["account_details"]
+        if raw_details.__class__ is not dict:
+            msg = "expected a JSON object for AccountDetails"
+            raise InvalidValueError(msg)
+        details = new(AccountDetails)
+        set_vpa(details, opt_str(raw_details.get("vpa"), None))
+        set_bank_account(details, bank_account(raw_details.get("bank_account")))
         account = new(CustomerAccount)
         set_id(account, str_(data["customer_account_id"], str))
         set_customer(account, str_(data["customer_id"], str))
-        set_details(
-            account,
-            AccountDetails(
-                vpa=opt_str(details.get("vpa"), None),
-                bank_account=bank_account(details.get("bank_account")),
-            ),
-        )
+        set_details(account, details)
         set_status(account, status(data["validation_status"], None))
         set_created(account, when(data["date_created"], None))
         set_currency(account, opt_str(data.get("currency"), None))

@@ -70,7 +70,7 @@ class FanOut(AsyncIterator[CustomerResult]):
 
     def __init__(
         self,
-        fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]],
+        fetch: Callable[[str], Awaitable[list[CustomerAccount]]],
         customer_ids: Iterable[str] | AsyncIterable[str],
         *,
         concurrency: int,
@@ -95,7 +95,7 @@ class FanOut(AsyncIterator[CustomerResult]):
 
     async def _one(self, customer_id: str) -> CustomerResult:
         try:
-            return CustomerResult(customer_id, await self._fetch(customer_id))
+            return CustomerResult(customer_id, tuple(await self._fetch(customer_id)))
         except ClientClosedError:
             raise  # not this customer's failure: the whole fan-out is over
         except JuspayError as exc:

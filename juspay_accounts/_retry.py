@@ -259,6 +259,13 @@ def _log_retry(customer_id: str, max_attempts: int) -> Callable[[tenacity.RetryC
     return log
 
 
+def _sleeper(
+    policy: RetryPolicy, closed: asyncio.Event | None
+) -> Callable[[float], Awaitable[None]]:
+    """The policy's sleep, ended early by the client closing when there is a client."""
+    return policy.sleep if closed is None else _interruptible(policy.sleep, closed)
+
+
 def _time_limit(attempt_timeout: float | None, deadline_at: float | None) -> float | None:
     """The attempt's timeout: the per-attempt one, cut to the time left before the deadline."""
     if deadline_at is None:
@@ -300,20 +307,21 @@ async def call_with_retries(
     :class:`ClientClosedError` when ``closed`` is set during a wait.
     """
     deadline_at = None if policy.deadline is None else _clock() + policy.deadline
-    sleep = policy.sleep if closed is None else _interruptible(policy.sleep, closed)
     if hold.remaining() > 0:
-        await _wait_for_hold(sleep, policy, hold, deadline_at)
+        await _wait_for_hold(_sleeper(policy, closed), policy, hold, deadline_at)
     # The first attempt runs outside tenacity: setting up AsyncRetrying costs more than
     # the rest of a call (about 120 µs of CPU per lookup, measured with
     # tests/benchmarks/run.py), and most calls succeed the first time.
     try:
-        return await _attempt_once(attempt, 1, attempt_timeout, deadline_at, hold)
+        return await attempt(_time_limit(attempt_timeout, deadline_at))
     except JuspayError as exc:
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            hold.extend(exc.retry_after)
         if policy.max_attempts == 1 or not policy.should_retry(exc):
             raise
         first_failure = exc
     retrying = tenacity.AsyncRetrying(
-        sleep=sleep,
+        sleep=_sleeper(policy, closed),
         stop=tenacity.stop_after_attempt(policy.max_attempts) | _StopAtDeadline(deadline_at),
         wait=_Wait(policy, hold),
         retry=tenacity.retry_if_exception(policy.should_retry),
