@@ -41,10 +41,9 @@ def test_slot_built_equals_init_built() -> None:
     """A model built through its slots equals, hashes and prints like one built by __init__."""
     made = _example(ja.CustomerAccount)
     built = object.__new__(ja.CustomerAccount)
-    for setter, field in zip(
-        slot_setters(ja.CustomerAccount), attrs.fields(ja.CustomerAccount), strict=True
-    ):
-        setter(built, getattr(made, field.name))
+    names = [field.name for field in attrs.fields(ja.CustomerAccount)]
+    for setter, name in zip(slot_setters(ja.CustomerAccount), names, strict=True):
+        setter(built, getattr(made, name))
     assert made == built
     assert hash(made) == hash(built)
     assert repr(made) == repr(built)
