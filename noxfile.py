@@ -72,6 +72,18 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against raw aiohttp and httpx; writes docs/performance.md.
+
+    ``nox -s bench -- --smoke`` runs tiny sizes and writes nothing.
+    """
+    session.install(".[fast]")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
+    args = session.posargs or ["--output", "docs/performance.md"]
+    session.run("python", "tests/benchmarks/run.py", *args)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Run the demo: the real client against the embedded fake Juspay."""
     session.install(".")

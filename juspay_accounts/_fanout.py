@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Final, Self, cast
 
 import attrs
 
@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from juspay_accounts._models import CustomerAccount
 
 __all__ = ["CustomerResult", "FanOut"]
+
+_END: Final = object()
+"""Marks the end of the input ids (``None`` could be an id, if a wrong one)."""
 
 
 @attrs.frozen
@@ -57,14 +60,14 @@ class FanOut(AsyncIterator[CustomerResult]):
     """
 
     __slots__ = (
+        "_async_ids",
         "_closed",
         "_concurrency",
         "_exhausted",
         "_fetch",
         "_finished",
-        "_ids",
         "_seen",
-        "_source",
+        "_sync_ids",
         "_tasks",
     )
 
@@ -77,8 +80,13 @@ class FanOut(AsyncIterator[CustomerResult]):
     ) -> None:
         """Prepare the fan-out; nothing is read or sent until the first ``__anext__``."""
         self._fetch = fetch
-        self._source = customer_ids
-        self._ids: Iterator[str] | AsyncIterator[str] | None = None
+        # Iterating starts here but reads nothing: ids are taken only as slots free up.
+        self._async_ids: AsyncIterator[str] | None = None
+        self._sync_ids: Iterator[str] = iter(())
+        if isinstance(customer_ids, AsyncIterable):
+            self._async_ids = aiter(customer_ids)
+        else:
+            self._sync_ids = iter(customer_ids)
         self._concurrency = concurrency
         self._seen: set[str] = set()
         self._tasks: set[asyncio.Task[CustomerResult]] = set()
@@ -101,37 +109,31 @@ class FanOut(AsyncIterator[CustomerResult]):
         except JuspayError as exc:
             return CustomerResult(customer_id, (), exc)
 
-    async def _next_id(self) -> str | None:
-        """The next id not seen before, or ``None`` when the input is exhausted."""
-        if self._ids is None:
-            source = self._source
-            self._ids = aiter(source) if isinstance(source, AsyncIterable) else iter(source)
-        ids = self._ids
-        while True:
-            try:
-                if isinstance(ids, AsyncIterator):
-                    customer_id = await anext(ids)
-                else:
-                    customer_id = next(ids)
-            except (StopIteration, StopAsyncIteration):
-                return None
-            if customer_id not in self._seen:
-                self._seen.add(customer_id)
-                return customer_id
-
     async def _top_up(self) -> None:
         """Start customers until ``concurrency`` are in flight or the input runs out."""
-        while not self._exhausted and len(self._tasks) < self._concurrency:
-            customer_id = await self._next_id()
-            if customer_id is None:
+        seen, tasks = self._seen, self._tasks
+        while not self._exhausted and len(tasks) < self._concurrency:
+            item: object
+            if self._async_ids is not None:
+                try:
+                    item = await anext(self._async_ids)
+                except StopAsyncIteration:
+                    item = _END
+            else:
+                item = next(self._sync_ids, _END)
+            if item is _END:
                 self._exhausted = True
                 return
+            customer_id = cast("str", item)  # checked (as a str) when its request is built
+            if customer_id in seen:
+                continue
+            seen.add(customer_id)
             task = asyncio.create_task(self._one(customer_id))
             # Each task queues itself when done, so waiting for the next result costs the
             # same whatever the concurrency (asyncio.wait on every pending task cost about
             # 40 µs per result at concurrency 64).
             task.add_done_callback(self._finished.put_nowait)
-            self._tasks.add(task)
+            tasks.add(task)
 
     async def __anext__(self) -> CustomerResult:
         """The next customer's result, in the order they complete."""
