@@ -57,7 +57,7 @@ class Sizes:
 
 SMOKE = Sizes(lookups=20, customers=200, concurrency=8, accounts=100, loops=5, walk=(100, 500))
 FULL = Sizes(
-    lookups=2000, customers=10_000, concurrency=64, accounts=100, loops=300, walk=(1000, 50_000)
+    lookups=5000, customers=10_000, concurrency=64, accounts=100, loops=300, walk=(1000, 50_000)
 )
 KEY = "bench_key_0123456789"
 HEADERS = _protocol.build_list_request(
@@ -340,6 +340,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 name: {
                     "cpu_us": median_and_spread([s[0] for s in runs]),
                     "wall_s": median_and_spread([s[1] for s in runs]),
+                    "samples": runs,
                 }
                 for name, runs in samples.items()
             }
@@ -440,6 +441,11 @@ def report(results: dict[str, Any], command: str) -> str:
             f"Measured with `{command}` on: {env}",
             "",
             (
+                "Where the time goes, and what was done about it: "
+                "[performance notes](performance-notes.md)."
+            ),
+            "",
+            (
                 "- *aiohttp + json*: `session.get(url, headers=...)`, `json.loads(await response.read())`, "
                 "the same fields read from the dicts; the fan-out under an `asyncio.Semaphore`."
             ),
@@ -461,7 +467,7 @@ def main() -> None:
     """Parse the arguments, run, print and write the report."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to prove it still runs")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--output", type=Path, help="write the Markdown report here")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--walk", nargs=2, metavar=("BASE", "TOTAL"), help=argparse.SUPPRESS)
