@@ -373,7 +373,7 @@ async def test_cancel_during_backoff_wait_propagates_at_once(seeded: FakeJuspay)
 
     async def slow_sleep(_seconds: float) -> None:
         sleeping.set()
-        await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # until cancelled
 
     seeded.inject(Fault.respond(503, ""), times=5)
     policy = ja.RetryPolicy(initial_delay=100.0, max_delay=100.0, deadline=None, sleep=slow_sleep)

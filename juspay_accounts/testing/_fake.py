@@ -524,18 +524,10 @@ class FakeJuspay:
         request_id: str,
     ) -> web.Response:
         if customer_id is None:
-            return self._json(
-                404,
+            return self._not_found(
                 request_id,
-                _error_body(
-                    error_message="Cannot find what you are looking for",
-                    status="invalid_request_error",
-                    error_code="object_not_found",
-                    user_message="Cannot find what you are looking for.",
-                    developer_message=f"No route for {request.method} {request.raw_path[:200]}.",
-                    code="RESOURCE_NOT_FOUND",
-                    request_id=request_id,
-                ),
+                "Cannot find what you are looking for.",
+                f"No route for {request.method} {request.raw_path[:200]}.",
             )
         if request.method != "GET":
             return self._json(
@@ -565,18 +557,10 @@ class FakeJuspay:
         if isinstance(window, str):
             return self._invalid(request_id, window, "Invalid value.")
         if customer_id not in self._customers:
-            return self._json(
-                404,
+            return self._not_found(
                 request_id,
-                _error_body(
-                    error_message="Cannot find what you are looking for",
-                    status="invalid_request_error",
-                    error_code="object_not_found",
-                    user_message="Cannot process your request as customer account not found.",
-                    developer_message="Customer account not found.",
-                    code="RESOURCE_NOT_FOUND",
-                    request_id=request_id,
-                ),
+                "Cannot process your request as customer account not found.",
+                "Customer account not found.",
             )
         accounts = self._customers[customer_id]
         offset, count = window
@@ -610,6 +594,24 @@ class FakeJuspay:
             values[name] = int(raw)
         offset = values["offset"] or 0
         return offset, values["count"]
+
+    def _not_found(
+        self, request_id: str, user_message: str, developer_message: str
+    ) -> web.Response:
+        """Juspay's 404 body (the seed page's)."""
+        return self._json(
+            404,
+            request_id,
+            _error_body(
+                error_message="Cannot find what you are looking for",
+                status="invalid_request_error",
+                error_code="object_not_found",
+                user_message=user_message,
+                developer_message=developer_message,
+                code="RESOURCE_NOT_FOUND",
+                request_id=request_id,
+            ),
+        )
 
     def _invalid(
         self, request_id: str, field: str, reason: str, *, code: str = "INVALID_INPUT"
