@@ -9,7 +9,6 @@ or one of the library's exceptions back.
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import email.utils
 import ipaddress
@@ -42,11 +41,15 @@ from juspay_accounts.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-_loads: Callable[[bytes], Any] = json.loads
-with contextlib.suppress(ImportError):
+_loads: Callable[[bytes], Any]
+try:
     # The optional "fast" extra: orjson parses Juspay's pages about twice as fast as json
     # (0.85 against 1.8 µs per account), the largest cost of decoding after the models.
-    from orjson import loads as _loads
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _loads = json.loads
+else:
+    _loads = _orjson_loads
 
 __all__ = [
     "Request",

@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 
 httpx: ModuleType | None
 try:
-    import httpx
+    import httpx as _httpx
 except ImportError:  # pragma: no cover - httpx is a benchmark-only dependency
     httpx = None
+else:
+    httpx = _httpx
 
 HERE = Path(__file__).parent
 
