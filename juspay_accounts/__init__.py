@@ -30,7 +30,7 @@ from juspay_accounts._models import (
     CustomerAccount,
     ValidationStatus,
 )
-from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, RetryPolicy
+from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, ClientStats, RetryPolicy
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     APIConnectionError,
@@ -72,6 +72,7 @@ __all__ = [
     "BadRequestError",
     "BankAccount",
     "ClientClosedError",
+    "ClientStats",
     "CustomerAccount",
     "CustomerResult",
     "ErrorField",

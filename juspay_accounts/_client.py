@@ -15,7 +15,7 @@ import yarl
 from juspay_accounts import _protocol
 from juspay_accounts._fanout import CustomerResult, FanOut
 from juspay_accounts._pagination import PageWalk, check_limit
-from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
+from juspay_accounts._retry import ClientStats, RateLimitHold, RetryPolicy, call_with_retries
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     APIConnectionError,
@@ -127,6 +127,7 @@ class AccountsClient:
         "_retry",
         "_session",
         "_settings",
+        "_stats",
         "_timeout",
     )
 
@@ -168,6 +169,7 @@ class AccountsClient:
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._retry = RetryPolicy() if retry is None else retry
         self._hold = RateLimitHold()
+        self._stats = ClientStats()
         self._session = session
         self._owned_session: aiohttp.ClientSession | None = None
         self._max_connections = max_connections
@@ -192,6 +194,11 @@ class AccountsClient:
     def retry(self) -> RetryPolicy:
         """The retry policy calls use unless they pass their own."""
         return self._retry
+
+    @property
+    def stats(self) -> ClientStats:
+        """Running counts of the requests sent and the retries made by this client."""
+        return self._stats
 
     @property
     def closed(self) -> bool:
@@ -287,6 +294,7 @@ class AccountsClient:
             hold=self._hold,
             customer_id=customer_id,
             closed=self._closed_event,
+            stats=self._stats,
         )
 
     def iter_pages(
@@ -465,6 +473,7 @@ class AccountsClient:
     ) -> tuple[int, Mapping[str, str], bytes]:
         """Send one request and read the answer (within limits), mapping transport failures."""
         session = self._get_session()
+        self._stats.requests += 1
         url = yarl.URL(request.url, encoded=True)
         debug = _LOG.isEnabledFor(logging.DEBUG)
         if debug:

@@ -29,7 +29,13 @@ from juspay_accounts.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RateLimitHold", "RetryPolicy", "call_with_retries"]
+__all__ = [
+    "DEFAULT_RETRY_STATUSES",
+    "ClientStats",
+    "RateLimitHold",
+    "RetryPolicy",
+    "call_with_retries",
+]
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 _T = TypeVar("_T")
@@ -121,6 +127,20 @@ class RetryPolicy:
         if isinstance(exc, APIError) and exc.status in self.retry_statuses:
             return exc.retry_after is None or exc.retry_after <= self.max_retry_after
         return False
+
+
+@attrs.define
+class ClientStats:
+    """Running counts for one client, e.g. for a job's summary or a metrics exporter.
+
+    Attributes:
+        requests: Attempts sent (aiohttp's own quiet resend of a dropped ``GET`` is not
+            counted).
+        retries: Attempts that were retries of a failed one.
+    """
+
+    requests: int = 0
+    retries: int = 0
 
 
 class RateLimitHold:
@@ -275,13 +295,16 @@ def _time_limit(attempt_timeout: float | None, deadline_at: float | None) -> flo
     return left if attempt_timeout is None else min(attempt_timeout, left)
 
 
-async def _attempt_once(
+async def _attempt_once(  # noqa: PLR0917 - the state of one attempt, private
     attempt: Callable[[float | None], Awaitable[_T]],
     number: int,
     attempt_timeout: float | None,
     deadline_at: float | None,
     hold: RateLimitHold,
+    stats: ClientStats | None,
 ) -> _T:
+    if stats is not None:
+        stats.retries += 1
     try:
         return await attempt(_time_limit(attempt_timeout, deadline_at))
     except JuspayError as exc:
@@ -299,6 +322,7 @@ async def call_with_retries(
     hold: RateLimitHold,
     customer_id: str,
     closed: asyncio.Event | None = None,
+    stats: ClientStats | None = None,
 ) -> _T:
     """Run ``attempt(timeout_for_this_attempt)`` under ``policy``.
 
@@ -335,6 +359,6 @@ async def call_with_retries(
                 # Tenacity's first attempt is the one already made: replay its failure, so
                 # that tenacity chooses the wait, checks the stops and logs as for any other.
                 raise first_failure
-            return await _attempt_once(attempt, number, attempt_timeout, deadline_at, hold)
+            return await _attempt_once(attempt, number, attempt_timeout, deadline_at, hold, stats)
     msg = "unreachable: tenacity either returns a result or raises"  # pragma: no cover
     raise AssertionError(msg)  # pragma: no cover
