@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Final
 
+from juspay_accounts._cli_output import table
 from juspay_accounts._client import AccountsClient
-from juspay_accounts._models import mask
 from juspay_accounts._version import __version__
 from juspay_accounts.testing import FakeJuspay
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from juspay_accounts._models import CustomerAccount
-
 __all__ = ["DEMO_CUSTOMERS", "run_demo"]
 
 DEMO_CUSTOMERS: Final = ("cst_aarav", "cst_diya", "cst_kabir", "cst_meera", "cst_unknown")
 """The customers the demo lists; the last one is not on the fake server."""
-
-_COLUMNS: Final = ("CUSTOMER", "ACCOUNT ID", "TYPE", "DETAILS", "STATUS", "AMOUNT", "CREATED (UTC)")
 
 
 def _seed(fake: FakeJuspay) -> None:
@@ -45,33 +42,6 @@ def _seed(fake: FakeJuspay) -> None:
     fake.add_customer("cst_meera")
 
 
-def _row(account: CustomerAccount) -> tuple[str, ...]:
-    details = account.account_details
-    if details.bank_account is not None:
-        kind = "BANK"
-        shown = f"{details.bank_account.bank_name or '?'} {mask(details.bank_account.account)}"
-    else:
-        kind, shown = "UPI", details.vpa or "?"
-    amount = "" if account.validation_amount is None else str(account.validation_amount)
-    return (
-        account.customer_id,
-        account.customer_account_id,
-        kind,
-        shown,
-        str(account.validation_status),
-        amount,
-        account.date_created.strftime("%Y-%m-%d %H:%M"),
-    )
-
-
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-
-
 async def run_demo(write: Callable[[str], object]) -> int:
     """Start a fake Juspay, list the demo customers through the real client, write a table.
 
@@ -84,7 +54,8 @@ async def run_demo(write: Callable[[str], object]) -> int:
             f"the real client against a fake Juspay at {fake.url}"
         )
         write("")
-        rows: list[tuple[str, ...]] = [_COLUMNS]
+        out = io.StringIO()
+        rows = table(out, show_account_numbers=False)
         failures: list[str] = []
         accounts = 0
         async with AccountsClient(fake.api_key, base_url=fake.url) as client:
@@ -97,10 +68,11 @@ async def run_demo(write: Callable[[str], object]) -> int:
                 failures.append(f"{customer_id}: {type(error).__name__}: {error}")
                 continue
             if not result.accounts:
-                rows.append((customer_id, "(no accounts)", "", "", "", "", ""))
-            rows.extend(_row(account) for account in result.accounts)
+                rows.write_empty(customer_id)
+            rows.write(result.accounts)
             accounts += len(result.accounts)
-        for line in _table(rows):
+        rows.close()
+        for line in out.getvalue().splitlines():
             write(line)
         write("")
         for failure in failures:

@@ -31,7 +31,8 @@ async def test_demo_lists_every_seeded_account() -> None:
     ]
     for status in ("CREATED", "ACTIVE", "PENDING", "FAILURE"):
         assert f" {status} " in text
-    assert "aarav.sharma@okicici" in text
+    assert "aarav.sharma@okicici" not in text  # personal data is masked
+    assert "****************cici" in text
     assert "cst_meera  (no accounts)" in text
     assert "failed: cst_unknown: NotFoundError: HTTP 404" in text
     assert "5 customers, 5 accounts, 1 failed, 5 requests." == lines[-1]

@@ -1,0 +1,192 @@
+"""How the command line writes accounts: a table for people, JSON, JSON lines or CSV for pipes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import enum
+import json
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+import attrs
+
+from juspay_accounts._models import mask
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from juspay_accounts._models import CustomerAccount
+
+__all__ = ["FORMATS", "Writer", "account_fields", "make_writer", "table"]
+
+FORMATS: Final = ("table", "json", "jsonl", "csv")
+_PERSONAL: Final = frozenset({"account", "vpa", "name"})
+CSV_COLUMNS: Final = (
+    "customer_id",
+    "customer_account_id",
+    "validation_status",
+    "vpa",
+    "account",
+    "name",
+    "ifsc",
+    "juspay_bank_code",
+    "bank_name",
+    "currency",
+    "validation_amount",
+    "date_created",
+    "last_validated",
+)
+
+
+def _serialise(_instance: object, _field: attrs.Attribute[Any] | None, value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # as a string: money never becomes a float
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _mask_personal(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: mask(value)
+        if key in _PERSONAL and isinstance(value, str)
+        else _mask_personal(value)
+        if isinstance(value, dict)
+        else value
+        for key, value in data.items()
+    }
+
+
+def account_fields(account: CustomerAccount, *, show_account_numbers: bool) -> dict[str, Any]:
+    """The account's documented fields as JSON values; personal data masked unless shown."""
+    data = attrs.asdict(account, value_serializer=_serialise)
+    return data if show_account_numbers else _mask_personal(data)
+
+
+def _flat(data: dict[str, Any]) -> dict[str, Any]:
+    details = data["account_details"]
+    bank = details.get("bank_account") or {}
+    row = {key: value for key, value in data.items() if key != "account_details"}
+    row["vpa"] = details.get("vpa")
+    row.update(
+        {key: bank.get(key) for key in ("account", "name", "ifsc", "juspay_bank_code", "bank_name")}
+    )
+    return row
+
+
+class Writer:
+    """Writes accounts as they arrive; :meth:`close` finishes the document."""
+
+    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
+        """Write to ``out``."""
+        self.out = out
+        self.show = show_account_numbers
+
+    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+        """Write one customer's accounts."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the output."""
+
+
+class _JsonLines(Writer):
+    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+        for account in accounts:
+            self.out.write(
+                json.dumps(account_fields(account, show_account_numbers=self.show)) + "\n"
+            )
+
+
+class _Json(Writer):
+    """One JSON array, streamed, so a large batch is never held in memory."""
+
+    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
+        super().__init__(out, show_account_numbers=show_account_numbers)
+        self.first = True
+        self.out.write("[")
+
+    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+        for account in accounts:
+            self.out.write("\n  " if self.first else ",\n  ")
+            self.out.write(json.dumps(account_fields(account, show_account_numbers=self.show)))
+            self.first = False
+
+    def close(self) -> None:
+        self.out.write("\n]\n" if not self.first else "]\n")
+
+
+class _Csv(Writer):
+    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
+        super().__init__(out, show_account_numbers=show_account_numbers)
+        self.csv = csv.DictWriter(
+            out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
+        )
+        self.csv.writeheader()
+
+    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+        for account in accounts:
+            self.csv.writerow(_flat(account_fields(account, show_account_numbers=self.show)))
+
+
+class _Table(Writer):
+    """A table for a person: collected, then printed aligned, in the order of the input."""
+
+    COLUMNS: Final = (
+        "CUSTOMER",
+        "ACCOUNT ID",
+        "TYPE",
+        "DETAILS",
+        "STATUS",
+        "AMOUNT",
+        "CREATED (UTC)",
+    )
+
+    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
+        super().__init__(out, show_account_numbers=show_account_numbers)
+        self.rows: list[tuple[str, ...]] = []
+
+    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+        for account in accounts:
+            row = _flat(account_fields(account, show_account_numbers=self.show))
+            if row["vpa"] is not None:
+                kind, details = "UPI", row["vpa"]
+            else:
+                kind, details = "BANK", f"{row['bank_name'] or ''} {row['account'] or ''}".strip()
+            self.rows.append(
+                (
+                    row["customer_id"],
+                    row["customer_account_id"],
+                    kind,
+                    details,
+                    str(row["validation_status"]),
+                    row["validation_amount"] or "",
+                    account.date_created.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                )
+            )
+
+    def write_empty(self, customer_id: str) -> None:
+        """A row saying the customer has no accounts."""
+        self.rows.append((customer_id, "(no accounts)", "", "", "", "", ""))
+
+    def close(self) -> None:
+        rows = [self.COLUMNS, *self.rows]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.COLUMNS))]
+        for row in rows:
+            self.out.write(
+                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+            )
+
+
+def table(out: TextIO, *, show_account_numbers: bool) -> _Table:
+    """The table writer (the demo's output too)."""
+    return _Table(out, show_account_numbers=show_account_numbers)
+
+
+def make_writer(name: str, out: TextIO, *, show_account_numbers: bool) -> Writer:
+    """The writer for ``--format name``."""
+    cls: type[Writer] = {"json": _Json, "jsonl": _JsonLines, "csv": _Csv, "table": _Table}[name]
+    return cls(out, show_account_numbers=show_account_numbers)

@@ -1,0 +1,61 @@
+"""The pytest plugin users get: fixtures for a fake Juspay and a client wired to it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
+
+pytest_plugins = ["pytester"]
+
+USER_TEST = '''
+import pytest
+import juspay_accounts as ja
+from juspay_accounts.testing import Fault
+
+
+async def count_active(client: ja.AccountsClient, customer_id: str) -> int:
+    """The user's own code under test."""
+    accounts = await client.all_accounts(customer_id, page_size=2)
+    return sum(a.validation_status == ja.ValidationStatus.ACTIVE for a in accounts)
+
+
+@pytest.mark.asyncio
+async def test_counts_active_accounts(fake_juspay, juspay_client):
+    fake_juspay.max_page_size = 2
+    for status in ("ACTIVE", "PENDING", "ACTIVE", "FAILURE", "ACTIVE"):
+        fake_juspay.add_account("cst_1", validation_status=status)
+    fake_juspay.inject(Fault.respond(503, "busy"))
+    assert 3 == await count_active(juspay_client, "cst_1")
+    assert 4 == len(fake_juspay.requests)
+
+
+@pytest.mark.asyncio
+async def test_unknown_customer(juspay_client):
+    with pytest.raises(ja.NotFoundError):
+        await count_active(juspay_client, "nobody")
+
+
+def test_policy_does_not_wait(juspay_retry_policy):
+    assert juspay_retry_policy.max_attempts == ja.RetryPolicy().max_attempts
+    assert juspay_retry_policy.sleep is not ja.RetryPolicy().sleep
+'''
+
+
+def test_plugin_fixtures_work_in_a_users_project(pytester: pytest.Pytester) -> None:
+    """A user's test suite gets fake_juspay, juspay_client and juspay_retry_policy for free."""
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
+        "filterwarnings = error\n"
+    )
+    pytester.makepyfile(test_user_service=USER_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_plugin_is_registered_through_the_entry_point(pytester: pytest.Pytester) -> None:
+    """The plugin is found by pytest's entry-point discovery, listed with the others."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*juspay_retry_policy*", "*fake_juspay*", "*juspay_client*"])
