@@ -68,7 +68,9 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Mypy --strict on the package and the tests."""
     _install(session, "typing")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "docs"))
     session.run("mypy", "juspay_accounts", "tests", "noxfile.py")
+    session.run("mypy", "docs")  # apart: docs/ has a conftest.py of its own
 
 
 @nox.session
@@ -81,6 +83,13 @@ def bench(session: nox.Session) -> None:
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
     args = session.posargs or ["--output", "docs/performance.md"]
     session.run("python", "tests/benchmarks/run.py", *args)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with warnings as errors (docs/_build/html)."""
+    _install(session, "docs")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 
 @nox.session

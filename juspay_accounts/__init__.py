@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from juspay_accounts._client import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     EU_PRODUCTION_URL,
     EU_SANDBOX_URL,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY_STATUSES",
     "DEFAULT_TIMEOUT",
     "EU_PRODUCTION_URL",
