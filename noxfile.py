@@ -41,6 +41,7 @@ def _run_tests(session: nox.Session) -> None:
         *session.posargs,
         env={"PYTHONDEVMODE": "1", "PYTHONSAFEPATH": "1"},
     )
+    session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report", "--fail-under=90")
 
 
