@@ -89,7 +89,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site with warnings as errors (docs/_build/html)."""
-    _install(session, "docs")
+    _install(session, "docs", "tests")  # tests: the pytest plugin is documented too
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 
