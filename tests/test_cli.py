@@ -298,3 +298,26 @@ def test_fake_server_bad_seed_file(tmp_path: Path) -> None:
     assert "cst_x" in done.stderr
     assert "colour" in done.stderr
     assert time.monotonic() - started < 30
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal, with tqdm installed, progress is a bar on stderr with rate and ETA."""
+    pytest.importorskip("tqdm")
+    from juspay_accounts._cli import _Progress  # noqa: PLC0415 - the unit under test
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    progress = _Progress(4, enabled=True)
+    for _ in range(4):
+        progress.update()
+    progress.write("failed: cst_x: NotFoundError")
+    progress.close()
+    shown = terminal.getvalue()
+    assert "4/4" in shown
+    assert "customers/s" in shown
+    assert "failed: cst_x: NotFoundError" in shown
+    assert _Progress(4, enabled=False).bar is None
