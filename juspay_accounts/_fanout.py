@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Final, Self, cast
 
@@ -194,4 +195,6 @@ class FanOut(AsyncIterator[CustomerResult]):
     def __del__(self) -> None:
         """Cancel the work in flight when the iterator is dropped, e.g. after a ``break``."""
         for task in self._tasks:
-            task.cancel()
+            # The loop may already be closed (a fan-out dropped at interpreter exit).
+            with contextlib.suppress(RuntimeError):
+                task.cancel()
