@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from juspay_accounts._client import (
     DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     EU_PRODUCTION_URL,
     EU_SANDBOX_URL,
@@ -31,7 +30,9 @@ from juspay_accounts._models import (
     CustomerAccount,
     ValidationStatus,
 )
-from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, ClientStats, RetryPolicy
+from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, RetryPolicy
+from juspay_accounts._stats import ClientStats
+from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     APIConnectionError,

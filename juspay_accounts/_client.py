@@ -1,4 +1,9 @@
-"""The thin aiohttp layer: send what :mod:`._protocol` builds, hand back what it deciphers."""
+"""The public facade, :class:`AccountsClient`: one call, a page walk or a fan-out, over the transport.
+
+It checks the configuration, builds each request with :mod:`._protocol`, sends it through
+:class:`._transport.Transport` under :func:`._retry.call_with_retries`, and hands back what
+the protocol deciphers.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +11,26 @@ import asyncio
 import contextlib
 import functools
 import logging
-import platform
 from typing import TYPE_CHECKING, Final, Self
-
-import aiohttp
-import yarl
 
 from juspay_accounts import _protocol
 from juspay_accounts._fanout import CustomerResult, FanOut
 from juspay_accounts._pagination import PageWalk, check_limit
-from juspay_accounts._retry import ClientStats, RateLimitHold, RetryPolicy, call_with_retries
-from juspay_accounts._version import __version__
-from juspay_accounts.exceptions import (
-    APIConnectionError,
-    APITimeoutError,
-    ClientClosedError,
-    ResponseValidationError,
-)
+from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
+from juspay_accounts._stats import ClientStats
+from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT, Transport
+from juspay_accounts.exceptions import ClientClosedError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+    from collections.abc import AsyncIterable, AsyncIterator, Iterable
     from types import TracebackType
+
+    import aiohttp
 
     from juspay_accounts._models import AccountPage, CustomerAccount
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
-    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "EU_PRODUCTION_URL",
     "EU_SANDBOX_URL",
@@ -59,17 +57,7 @@ DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_CONCURRENCY: Final = 16
 """How many customers a fan-out fetches at once unless told otherwise."""
 
-DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
-"""The largest success body the client reads (16 MiB); a larger one is refused unread."""
-
-_ERROR_BODY_BYTES: Final = 64 * 1024
-"""How much of an error body is read: enough for any Juspay error, little of a proxy's page."""
-
 _LOG: Final = logging.getLogger("juspay_accounts")
-_USER_AGENT: Final = (
-    f"juspay-accounts/{__version__} aiohttp/{aiohttp.__version__} "
-    f"Python/{platform.python_version()}"
-)
 
 
 class AccountsClient:
@@ -117,18 +105,13 @@ class AccountsClient:
     """
 
     __slots__ = (
-        "_client_timeout",
-        "_closed",
         "_closed_event",
         "_hold",
-        "_max_connections",
-        "_max_response_bytes",
-        "_owned_session",
         "_retry",
-        "_session",
         "_settings",
         "_stats",
         "_timeout",
+        "_transport",
     )
 
     def __init__(
@@ -150,7 +133,7 @@ class AccountsClient:
         self._settings = _protocol.make_settings(
             api_key=api_key,
             base_url=base_url,
-            user_agent=_USER_AGENT if user_agent is None else user_agent,
+            user_agent=DEFAULT_USER_AGENT if user_agent is None else user_agent,
             merchant_id=merchant_id,
             api_version=api_version,
             allow_insecure_http=allow_insecure_http,
@@ -158,31 +141,26 @@ class AccountsClient:
         if timeout is not None and not timeout > 0:
             msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
             raise ValueError(msg)
-        if max_connections < 1:
-            msg = f"max_connections must be at least 1, got {max_connections}"
-            raise ValueError(msg)
-        if max_response_bytes < 1:
-            msg = f"max_response_bytes must be at least 1, got {max_response_bytes}"
-            raise ValueError(msg)
-        self._max_response_bytes = max_response_bytes
+        self._stats = ClientStats()
+        self._transport = Transport(
+            session=session,
+            max_connections=max_connections,
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            stats=self._stats,
+        )
         self._timeout = timeout
-        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._retry = RetryPolicy() if retry is None else retry
         self._hold = RateLimitHold()
-        self._stats = ClientStats()
-        self._session = session
-        self._owned_session: aiohttp.ClientSession | None = None
-        self._max_connections = max_connections
-        self._closed = False
         # Wakes calls waiting to retry when the client closes (no loop needed to create it).
         self._closed_event = asyncio.Event()
 
     def __repr__(self) -> str:
         """Say where the client points, never with the API key."""
-        owner = "given" if self._owned_session is None and self._session else "own"
+        owner = "given" if self._transport.session_given else "own"
         return (
             f"<AccountsClient base_url={self._settings.base_url!r} session={owner}"
-            f"{' closed' if self._closed else ''}>"
+            f"{' closed' if self._transport.closed else ''}>"
         )
 
     @property
@@ -203,11 +181,11 @@ class AccountsClient:
     @property
     def closed(self) -> bool:
         """Whether :meth:`aclose` has been called."""
-        return self._closed
+        return self._transport.closed
 
     async def __aenter__(self) -> Self:
         """Return the client itself; the session is created on first use."""
-        if self._closed:
+        if self._transport.closed:
             msg = "this AccountsClient is closed; create a new one"
             raise ClientClosedError(msg)
         return self
@@ -228,23 +206,8 @@ class AccountsClient:
         :class:`ClientClosedError` (a fan-out raises it); their connections are released.
         Calling it again does nothing.
         """
-        self._closed = True
         self._closed_event.set()
-        owned, self._owned_session = self._owned_session, None
-        if owned is not None:
-            self._session = None
-            await owned.close()
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            msg = "this AccountsClient is closed; create a new one"
-            raise ClientClosedError(msg)
-        if self._session is None:
-            # Created here, inside the running loop, rather than in __init__, so that a
-            # client can be built at import time or outside any loop.
-            connector = aiohttp.TCPConnector(limit=self._max_connections)
-            self._owned_session = self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
+        await self._transport.aclose()
 
     async def list_accounts(
         self,
@@ -284,7 +247,7 @@ class AccountsClient:
         )
 
         async def attempt(time_limit: float | None) -> AccountPage:
-            status, headers, body = await self._send(request, time_limit)
+            status, headers, body = await self._transport.send(request, time_limit)
             return _protocol.decode_list_response(status, headers, body, offset_sent=offset)
 
         return await call_with_retries(
@@ -429,16 +392,13 @@ class AccountsClient:
         check_limit(concurrency, "concurrency")
         check_limit(page_size, "page_size")
         check_limit(max_pages, "max_pages")
-        if (
-            self._owned_session is None
-            and self._session is None
-            and concurrency > self._max_connections
-        ):
+        transport = self._transport
+        if transport.session is None and concurrency > transport.max_connections:
             _LOG.warning(
                 "concurrency %d is above max_connections %d: requests will queue for "
                 "connections; raise max_connections",
                 concurrency,
-                self._max_connections,
+                transport.max_connections,
             )
 
         fetch = functools.partial(
@@ -467,76 +427,3 @@ class AccountsClient:
             async for result in fan_out:
                 results[result.customer_id] = result
         return results
-
-    async def _send(
-        self, request: _protocol.Request, time_limit: float | None
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send one request and read the answer (within limits), mapping transport failures."""
-        session = self._get_session()
-        self._stats.requests += 1
-        url = yarl.URL(request.url, encoded=True)
-        debug = _LOG.isEnabledFor(logging.DEBUG)
-        if debug:
-            _LOG.debug("%s %s", request.method, url.path_safe)
-        try:
-            async with session.request(
-                request.method,
-                url,
-                headers=request.headers,
-                allow_redirects=False,
-                raise_for_status=False,
-                timeout=(
-                    self._client_timeout
-                    if time_limit == self._timeout
-                    else aiohttp.ClientTimeout(total=time_limit)
-                ),
-            ) as response:
-                status, headers = response.status, response.headers
-                body = await self._read(response)
-        except TimeoutError as exc:
-            msg = f"no answer from {url.host} within {time_limit:.2f} s"
-            raise APITimeoutError(msg) from exc
-        except aiohttp.ClientError as exc:
-            if self._closed:
-                msg = "the client was closed while this request was in flight"
-                raise ClientClosedError(msg) from exc
-            msg = f"request to {url.host} failed: {type(exc).__name__}: {exc}"
-            raise APIConnectionError(msg) from exc
-        if debug:
-            _LOG.debug(
-                "%s %s -> %s (request id %s)",
-                request.method,
-                url.path_safe,
-                status,
-                headers.get("x-request-id"),
-            )
-        return status, headers, body
-
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        """The body, refusing a success body over the limit and cutting an error body short."""
-        success = 200 <= response.status < 300  # noqa: PLR2004 - the success range
-        limit = self._max_response_bytes if success else _ERROR_BODY_BYTES
-        length = response.content_length
-        if length is not None and length <= limit:
-            return await response.read()
-        if success and length is not None:
-            raise self._too_large(response, f"Content-Length {length}")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(_ERROR_BODY_BYTES):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                if success:
-                    raise self._too_large(response, f"more than {limit} bytes")
-                break  # an error body: the first part says all there is to say
-        return b"".join(chunks)[:limit]
-
-    def _too_large(self, response: aiohttp.ClientResponse, size: str) -> ResponseValidationError:
-        return ResponseValidationError(
-            f"HTTP {response.status} answer refused unread: the body ({size}) is larger than "
-            f"max_response_bytes={self._max_response_bytes}",
-            status=response.status,
-            errors=(f"body larger than {self._max_response_bytes} bytes @ $",),
-            request_id=response.headers.get("x-request-id"),
-        )

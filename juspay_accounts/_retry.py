@@ -29,9 +29,10 @@ from juspay_accounts.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from juspay_accounts._stats import ClientStats
+
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
-    "ClientStats",
     "RateLimitHold",
     "RetryPolicy",
     "call_with_retries",
@@ -127,20 +128,6 @@ class RetryPolicy:
         if isinstance(exc, APIError) and exc.status in self.retry_statuses:
             return exc.retry_after is None or exc.retry_after <= self.max_retry_after
         return False
-
-
-@attrs.define
-class ClientStats:
-    """Running counts for one client, e.g. for a job's summary or a metrics exporter.
-
-    Attributes:
-        requests: Attempts sent (aiohttp's own quiet resend of a dropped ``GET`` is not
-            counted).
-        retries: Attempts that were retries of a failed one.
-    """
-
-    requests: int = 0
-    retries: int = 0
 
 
 class RateLimitHold:

@@ -50,7 +50,7 @@ async def test_chaos_soak_loses_nothing() -> None:
                 results = await client.gather_accounts(
                     list(expected), concurrency=16, page_size=PAGE_SIZE
                 )
-                session = client._session
+                session = client._transport.session
                 assert session is not None
                 assert session.connector is not None
                 checked_out = len(session.connector._acquired)

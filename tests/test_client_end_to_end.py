@@ -186,7 +186,7 @@ async def test_closed_client_refuses_calls(fake: FakeJuspay) -> None:
 
 def session_of(client: ja.AccountsClient) -> aiohttp.ClientSession | None:
     """The session a client sends with, if it has one yet."""
-    return client._session
+    return client._transport.session
 
 
 def free_port() -> int:

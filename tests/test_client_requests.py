@@ -136,7 +136,7 @@ async def test_concurrent_calls_share_one_client(mocked: aioresponses.aiorespons
         )
     async with ja.AccountsClient(API_KEY) as client:
         pages = await asyncio.gather(*(client.list_accounts(f"c{i}") for i in range(20)))
-        session = client._session
+        session = client._transport.session
     assert 20 == len(pages)
     assert session is not None
     assert session.closed

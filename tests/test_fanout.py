@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def acquired(client: ja.AccountsClient) -> int:
     """Connections the client's pool has checked out right now."""
-    session = client._session
+    session = client._transport.session
     if session is None or session.connector is None:
         return 0
     return len(session.connector._acquired)

@@ -359,7 +359,7 @@ async def test_a_hold_longer_than_the_cap_fails_other_calls_without_sending(
 
 def acquired_connections(client: ja.AccountsClient) -> int:
     """How many connections the client's pool has checked out right now."""
-    session = client._session
+    session = client._transport.session
     assert session is not None
     connector = session.connector
     assert connector is not None

@@ -34,7 +34,7 @@ async def test_closing_ends_calls_and_fan_out_in_flight() -> None:
         )
         while fake.in_flight < 6:  # noqa: ASYNC110 - polling the fake server's counter
             await asyncio.sleep(0.002)
-        session = client._session
+        session = client._transport.session
         assert session is not None
         started = time.monotonic()
         await client.aclose()
