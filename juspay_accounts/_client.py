@@ -1,4 +1,4 @@
-"""The public facade, :class:`AccountsClient`: one call, a page walk or a fan-out, over the transport.
+"""The public facade, :class:`AccountsClient`: one call, a page walk or a fan-out.
 
 It checks the configuration, builds each request with :mod:`._protocol`, sends it through
 :class:`._transport.Transport` under :func:`._retry.call_with_retries`, and hands back what

@@ -101,7 +101,7 @@ class Transport:
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
-        """The session requests go through, if there is one yet (``None`` once an own one closed)."""
+        """The session requests go through, if any yet (``None`` again once an own one closed)."""
         return self._given if self._given is not None else self._owned
 
     @property

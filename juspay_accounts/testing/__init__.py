@@ -5,12 +5,7 @@ Customer Accounts endpoint, so code that uses :class:`~juspay_accounts.AccountsC
 be tested end to end without network access or mocks.
 """
 
-from juspay_accounts.testing._fake import (
-    CHAOS_FAULTS,
-    DEFAULT_API_KEY,
-    FakeJuspay,
-    Fault,
-    RecordedRequest,
-)
+from juspay_accounts.testing._faults import CHAOS_FAULTS, Fault
+from juspay_accounts.testing._server import DEFAULT_API_KEY, FakeJuspay, RecordedRequest
 
 __all__ = ["CHAOS_FAULTS", "DEFAULT_API_KEY", "FakeJuspay", "Fault", "RecordedRequest"]
