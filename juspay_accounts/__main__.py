@@ -2,6 +2,6 @@
 
 import sys
 
-from juspay_accounts._cli import main
+from juspay_accounts.cli import main
 
 sys.exit(main())

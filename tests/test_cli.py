@@ -303,7 +303,7 @@ def test_fake_server_bad_seed_file(tmp_path: Path) -> None:
 def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a terminal, with tqdm installed, progress is a bar on stderr with rate and ETA."""
     pytest.importorskip("tqdm")
-    from juspay_accounts._cli import _Progress  # noqa: PLC0415 - the unit under test
+    from juspay_accounts.cli._main import _Progress  # noqa: PLC0415 - the unit under test
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from juspay_accounts._cli import main
-from juspay_accounts._demo import run_demo
+from juspay_accounts.cli import main
+from juspay_accounts.cli._demo import run_demo
 
 
 @pytest.mark.asyncio

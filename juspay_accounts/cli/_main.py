@@ -1,4 +1,4 @@
-"""The ``juspay-accounts`` command line (also ``python -m juspay_accounts``).
+"""The ``juspay-accounts`` command line (also ``python -m juspay_accounts``): arguments to calls.
 
 Exit status: 0 when every customer was listed, 1 when some failed, 2 for a usage or
 configuration error.
@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from juspay_accounts._cli_output import FORMATS, make_writer
-from juspay_accounts._client import (
+from juspay_accounts import (
     DEFAULT_CONCURRENCY,
     EU_PRODUCTION_URL,
     EU_SANDBOX_URL,
@@ -25,8 +24,9 @@ from juspay_accounts._client import (
     PRODUCTION_URL,
     SANDBOX_URL,
     AccountsClient,
+    __version__,
 )
-from juspay_accounts._version import __version__
+from juspay_accounts.cli._output import FORMATS, make_writer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from juspay_accounts._demo import run_demo  # noqa: PLC0415 - loads the fake server only here
+            from juspay_accounts.cli._demo import run_demo  # noqa: PLC0415 - loads the fake server only here
 
             asyncio.run(run_demo(print))
             return OK

@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Final
 
-from juspay_accounts._cli_output import table
-from juspay_accounts._client import AccountsClient
-from juspay_accounts._version import __version__
+from juspay_accounts import AccountsClient, __version__
+from juspay_accounts.cli._output import table
 from juspay_accounts.testing import FakeJuspay
 
 if TYPE_CHECKING:
