@@ -1,15 +1,23 @@
-"""Fan-out: every account of many customers, at most ``concurrency`` requests at a time."""
+"""Fan-out: every account of many customers, at most ``concurrency`` requests at a time.
+
+Lifetime: the customers' tasks hold neither the :class:`FanOut` nor the iterator an
+``async for`` takes from it (they hold only the fetch function and an :class:`_Inbox`), so
+whichever of those is dropped last (after a ``break``, an exception, or simply being
+forgotten) is freed at once by reference counting and its ``__del__`` cancels the tasks
+then and there. A ``__del__`` on an object the tasks referred to would never run.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Final, Self, cast
 
 import attrs
 
-from juspay_accounts.exceptions import ClientClosedError, JuspayError
+from juspay_accounts.exceptions import ClientClosedError, InvalidInputError, JuspayError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -43,34 +51,299 @@ class CustomerResult:
         return self.error is None
 
 
+async def _one(
+    fetch: Callable[[str], Awaitable[list[CustomerAccount]]],
+    check: Callable[[str], object],
+    customer_id: str,
+) -> CustomerResult:
+    """One customer's outcome; a module function, so that its task holds no fan-out."""
+    try:
+        check(customer_id)
+    except TypeError:
+        raise  # an id of a wrong type: a programming error, it stops the fan-out
+    except JuspayError as exc:
+        return CustomerResult(customer_id, (), exc)
+    except Exception as exc:  # noqa: BLE001 - any other refusal of one id is that id's failure
+        # An id the check could not even look at (say, a lone surrogate that cannot be
+        # encoded) is bad input like any other, and fails this customer alone.
+        error = InvalidInputError(f"customer_id cannot be sent: {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return CustomerResult(customer_id, (), error)
+    try:
+        return CustomerResult(customer_id, tuple(await fetch(customer_id)))
+    except ClientClosedError:
+        raise  # not this customer's failure: the whole fan-out is over
+    except JuspayError as exc:
+        return CustomerResult(customer_id, (), exc)
+
+
+async def _read(ids: AsyncIterator[str]) -> object:
+    """The next id of an async source, or ``_END``."""
+    try:
+        return await anext(ids)
+    except StopAsyncIteration:
+        return _END
+
+
+class _Inbox:
+    """Where finished tasks land, and the one waiter woken when anything happens.
+
+    The tasks' done callbacks hold this object, and nothing else of the fan-out.
+    """
+
+    __slots__ = ("_waiter", "finished")
+
+    def __init__(self) -> None:
+        self.finished: collections.deque[asyncio.Task[CustomerResult]] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, task: asyncio.Task[CustomerResult]) -> None:
+        self.finished.append(task)
+        self.wake()
+
+    def wake(self, _: object = None) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until a task finishes or the id being read arrives."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+
+class _Run:
+    """The state of one fan-out: the ids, the tasks in flight, the results not yet taken."""
+
+    __slots__ = (
+        "async_ids",
+        "check",
+        "closed",
+        "concurrency",
+        "exhausted",
+        "fetch",
+        "inbox",
+        "iterations",
+        "reading",
+        "seen",
+        "source_error",
+        "started",
+        "sync_ids",
+        "tasks",
+    )
+
+    def __init__(
+        self,
+        fetch: Callable[[str], Awaitable[list[CustomerAccount]]],
+        check: Callable[[str], object],
+        customer_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int,
+        dedupe: bool,
+    ) -> None:
+        self.fetch = fetch
+        self.check = check
+        # Iterating starts here but reads nothing: ids are taken only as slots free up.
+        self.async_ids: AsyncIterator[str] | None = None
+        self.sync_ids: Iterator[str] = iter(())
+        if isinstance(customer_ids, AsyncIterable):
+            self.async_ids = aiter(customer_ids)
+        else:
+            self.sync_ids = iter(customer_ids)
+        self.concurrency = concurrency
+        self.seen: set[str] | None = set() if dedupe else None
+        self.started = 0
+        self.tasks: set[asyncio.Task[CustomerResult]] = set()
+        self.inbox = _Inbox()
+        self.reading: asyncio.Task[object] | None = None
+        self.source_error: BaseException | None = None
+        self.exhausted = False
+        self.closed = False
+        self.iterations = 0
+
+    def start(self, item: object) -> None:
+        """Start fetching the customer ``item`` (an id read from the source) unless seen."""
+        if item is _END:
+            self.exhausted = True
+            return
+        customer_id = cast("str", item)  # checked (as a str) when its request is built
+        seen = self.seen
+        if seen is not None:
+            if customer_id in seen:
+                return
+            seen.add(customer_id)
+        self.started += 1
+        task = asyncio.create_task(_one(self.fetch, self.check, customer_id))
+        # Each task queues itself when done, so waiting for the next result costs the
+        # same whatever the concurrency (asyncio.wait on every pending task cost about
+        # 40 µs per result at concurrency 64).
+        task.add_done_callback(self.inbox.put)
+        self.tasks.add(task)
+
+    def top_up(self) -> None:
+        """Read ids while a slot is free: a sync source at once, an async one in a task."""
+        tasks, concurrency = self.tasks, self.concurrency
+        if self.async_ids is None:
+            while not self.exhausted and len(tasks) < concurrency:
+                try:
+                    item = next(self.sync_ids, _END)
+                except Exception as exc:  # noqa: BLE001 - the caller's; raised in order
+                    self.fail_source(exc)
+                    return
+                self.start(item)
+        elif not self.exhausted and self.reading is None and len(tasks) < concurrency:
+            self.reading = asyncio.create_task(_read(self.async_ids))
+            self.reading.add_done_callback(self.inbox.wake)
+
+    def take_read(self) -> None:
+        """Start the customer whose id the reading task has brought, if it is done."""
+        reading = self.reading
+        if reading is None or not reading.done():
+            return
+        self.reading = None
+        if reading.cancelled():
+            self.fail_source(asyncio.CancelledError())
+            return
+        failure = reading.exception()
+        if failure is not None:
+            self.fail_source(failure)
+            return
+        self.start(reading.result())
+
+    def fail_source(self, exc: BaseException) -> None:
+        self.source_error = exc
+        self.exhausted = True
+
+    async def next(self) -> CustomerResult | None:
+        """The next finished result; ``None`` once the input and the work are done.
+
+        Order: a finished result is handed out as soon as it is there, never kept waiting
+        for the next id. When the source has raised, the results already finished come
+        first, then the source's exception (the customers still in flight are cancelled).
+        """
+        finished = self.inbox.finished
+        while not self.closed:
+            self.take_read()
+            self.top_up()
+            if finished:
+                task = finished.popleft()
+                self.tasks.discard(task)
+                if task.cancelled():
+                    continue
+                # A task's exception is not a customer's failure (those are results) but a
+                # closed client, a bug, or an id of a wrong type.
+                failure = task.exception()
+                if failure is not None:
+                    raise failure
+                return task.result()
+            if self.source_error is not None:
+                raise self.source_error
+            if not self.tasks and self.reading is None:
+                return None  # top_up starts reading whenever there is something to read
+            await self.inbox.wait()
+        return None
+
+    def cancel(self) -> None:
+        """Cancel everything in flight, at once (it ends on the loop's next turn)."""
+        self.closed = True
+        for task in self.tasks:
+            task.cancel()
+        if self.reading is not None:
+            self.reading.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel the work in flight and wait until it has stopped."""
+        self.cancel()
+        tasks, reading = self.tasks, self.reading
+        self.tasks, self.reading = set(), None
+        if tasks or reading is not None:
+            also = () if reading is None else (reading,)
+            await asyncio.gather(*tasks, *also, return_exceptions=True)
+        self.forget_finished()
+
+    def forget_finished(self) -> None:
+        """Retrieve the outcome of tasks that finished but were never taken (no warning)."""
+        finished = self.inbox.finished
+        while finished:
+            task = finished.popleft()
+            if not task.cancelled():
+                task.exception()
+
+    def drop(self) -> None:
+        """Stop everything without awaiting: the iteration has been left, or dropped."""
+        if self.closed:
+            return
+        # The loop may already be closed (a fan-out dropped at interpreter exit).
+        with contextlib.suppress(RuntimeError):
+            self.cancel()
+        for task in self.tasks:
+            # Nobody will take these: a task that ends with an exception instead of its
+            # cancellation (say, the client closing at that moment) must not warn.
+            task.add_done_callback(_retrieve)
+        self.forget_finished()
+
+
+def _retrieve(task: asyncio.Task[CustomerResult]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def _next_or_stop(run: _Run) -> CustomerResult:
+    try:
+        result = await run.next()
+    except BaseException:
+        # Cancelled, or a bug, a bad id or the source's error surfaced: stop everything
+        # before raising.
+        await run.aclose()
+        raise
+    if result is None:
+        await run.aclose()
+        raise StopAsyncIteration
+    return result
+
+
+class _Iteration(AsyncIterator["CustomerResult"]):
+    """What one ``async for`` over a :class:`FanOut` holds: leaving the loop drops it."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+        run.iterations += 1
+
+    async def __anext__(self) -> CustomerResult:
+        return await _next_or_stop(self._run)
+
+    def __del__(self) -> None:
+        # The loop was left (break, return, an exception) or the iterator dropped: no task
+        # refers to this object, so this runs at that moment.
+        self._run.iterations -= 1
+        self._run.drop()
+
+
 class FanOut(AsyncIterator[CustomerResult]):
-    """An async iterator of :class:`CustomerResult`, one per distinct customer, as each completes.
+    """An async iterator of :class:`CustomerResult`, one per customer, as each completes.
 
     Made by :meth:`AccountsClient.accounts_for_customers`. The ids are read lazily, only
     when a slot is free, so the input may be endless; at most ``concurrency`` customers
     (so at most ``concurrency`` requests) are in flight, and at most that many finished
-    results wait for you.
+    results wait for you. A result is handed out as soon as it is finished, even while the
+    next id is slow to come.
 
-    Leaving the ``async for`` early, or cancelling the task that runs it, cancels the work
-    in flight. For cleanup that is finished when the block ends, use it as an async
-    context manager::
+    Leaving the ``async for`` (``break``, ``return``, an exception), dropping the fan-out,
+    or cancelling the task that runs it cancels the work in flight at once: no new request
+    starts. A fan-out is iterated once. To also wait until the cancelled work has wound
+    down before going on, use it as an async context manager::
 
         async with client.accounts_for_customers(ids) as results:
             async for result in results:
                 ...
     """
 
-    __slots__ = (
-        "_async_ids",
-        "_closed",
-        "_concurrency",
-        "_exhausted",
-        "_fetch",
-        "_finished",
-        "_seen",
-        "_sync_ids",
-        "_tasks",
-    )
+    __slots__ = ("_run",)
 
     def __init__(
         self,
@@ -78,106 +351,31 @@ class FanOut(AsyncIterator[CustomerResult]):
         customer_ids: Iterable[str] | AsyncIterable[str],
         *,
         concurrency: int,
+        dedupe: bool = True,
+        check: Callable[[str], object] = str,
     ) -> None:
-        """Prepare the fan-out; nothing is read or sent until the first ``__anext__``."""
-        self._fetch = fetch
-        # Iterating starts here but reads nothing: ids are taken only as slots free up.
-        self._async_ids: AsyncIterator[str] | None = None
-        self._sync_ids: Iterator[str] = iter(())
-        if isinstance(customer_ids, AsyncIterable):
-            self._async_ids = aiter(customer_ids)
-        else:
-            self._sync_ids = iter(customer_ids)
-        self._concurrency = concurrency
-        self._seen: set[str] = set()
-        self._tasks: set[asyncio.Task[CustomerResult]] = set()
-        self._finished: asyncio.Queue[asyncio.Task[CustomerResult]] = asyncio.Queue()
-        self._exhausted = False
-        self._closed = False
+        """Prepare the fan-out; nothing is read or sent until the first result is asked for."""
+        self._run = _Run(fetch, check, customer_ids, concurrency=concurrency, dedupe=dedupe)
 
     def __repr__(self) -> str:
         """Say how far the fan-out has come."""
+        run = self._run
         return (
-            f"<FanOut concurrency={self._concurrency} in_flight={len(self._tasks)} "
-            f"seen={len(self._seen)}{' closed' if self._closed else ''}>"
+            f"<FanOut concurrency={run.concurrency} in_flight={len(run.tasks)} "
+            f"started={run.started}{' closed' if run.closed else ''}>"
         )
 
-    async def _one(self, customer_id: str) -> CustomerResult:
-        try:
-            return CustomerResult(customer_id, tuple(await self._fetch(customer_id)))
-        except ClientClosedError:
-            raise  # not this customer's failure: the whole fan-out is over
-        except JuspayError as exc:
-            return CustomerResult(customer_id, (), exc)
-
-    async def _top_up(self) -> None:
-        """Start customers until ``concurrency`` are in flight or the input runs out."""
-        seen, tasks = self._seen, self._tasks
-        while not self._exhausted and len(tasks) < self._concurrency:
-            item: object
-            if self._async_ids is not None:
-                try:
-                    item = await anext(self._async_ids)
-                except StopAsyncIteration:
-                    item = _END
-            else:
-                item = next(self._sync_ids, _END)
-            if item is _END:
-                self._exhausted = True
-                return
-            customer_id = cast("str", item)  # checked (as a str) when its request is built
-            if customer_id in seen:
-                continue
-            seen.add(customer_id)
-            task = asyncio.create_task(self._one(customer_id))
-            # Each task queues itself when done, so waiting for the next result costs the
-            # same whatever the concurrency (asyncio.wait on every pending task cost about
-            # 40 µs per result at concurrency 64).
-            task.add_done_callback(self._finished.put_nowait)
-            tasks.add(task)
+    def __aiter__(self) -> AsyncIterator[CustomerResult]:  # noqa: PYI034 - by design, see below
+        """An iterator whose end (leaving the ``async for``) cancels the work in flight."""
+        return _Iteration(self._run)
 
     async def __anext__(self) -> CustomerResult:
         """The next customer's result, in the order they complete."""
-        try:
-            result = await self._next_result()
-        except BaseException:
-            # Cancelled, or a bug or a bad id surfaced: stop everything before raising.
-            await self.aclose()
-            raise
-        if result is None:
-            await self.aclose()
-            raise StopAsyncIteration
-        return result
-
-    async def _next_result(self) -> CustomerResult | None:
-        while not self._closed:
-            await self._top_up()
-            if not self._tasks:
-                return None
-            task = await self._finished.get()
-            self._tasks.discard(task)
-            if task.cancelled():
-                continue
-            # A task's exception is not a customer's failure (those are results) but a
-            # closed client, a bug, or an id of a wrong type.
-            failure = task.exception()
-            if failure is not None:
-                raise failure
-            return task.result()
-        return None
+        return await _next_or_stop(self._run)
 
     async def aclose(self) -> None:
         """Cancel the work in flight and wait until it has stopped; again, it does nothing."""
-        self._closed = True
-        tasks, self._tasks = self._tasks, set()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        while not self._finished.empty():  # finished but never taken: retrieve their outcome
-            task = self._finished.get_nowait()
-            if not task.cancelled():
-                task.exception()
+        await self._run.aclose()
 
     async def __aenter__(self) -> Self:
         """Return the fan-out itself."""
@@ -189,12 +387,12 @@ class FanOut(AsyncIterator[CustomerResult]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Cancel what is still in flight (see :meth:`aclose`)."""
+        """Cancel what is still in flight and wait for it (see :meth:`aclose`)."""
         await self.aclose()
 
     def __del__(self) -> None:
-        """Cancel the work in flight when the iterator is dropped, e.g. after a ``break``."""
-        for task in self._tasks:
-            # The loop may already be closed (a fan-out dropped at interpreter exit).
-            with contextlib.suppress(RuntimeError):
-                task.cancel()
+        """Cancel the work in flight when the fan-out is dropped, unless a loop is reading it."""
+        # ``async for result in client.accounts_for_customers(ids)`` drops the fan-out at
+        # once and keeps only the iterator: the loop's end is what stops the work then.
+        if not self._run.iterations:
+            self._run.drop()

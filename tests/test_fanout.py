@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import itertools
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -155,22 +155,6 @@ async def test_endless_input_is_consumed_lazily(
 
 
 @pytest.mark.asyncio
-async def test_break_without_context_manager_cleans_up(busy_fake: FakeJuspay) -> None:
-    """A plain async-for left early cancels the work in flight once the iterator is dropped."""
-    for i in range(50):
-        busy_fake.add_account(f"c{i}")
-    async with ja.AccountsClient(busy_fake.api_key, base_url=busy_fake.url) as client:
-        async for _ in client.accounts_for_customers([f"c{i}" for i in range(50)], concurrency=8):
-            break
-        gc.collect()
-        for _ in range(5):
-            await asyncio.sleep(0)
-        assert set() == other_tasks()
-        assert 0 == acquired(client)
-        assert 1 == len(await client.all_accounts("c49"))
-
-
-@pytest.mark.asyncio
 async def test_cancelling_the_consumer_cancels_the_work(busy_fake: FakeJuspay) -> None:
     """Cancelling the task that runs a fan-out returns promptly with nothing left running."""
     for i in range(200):
@@ -246,3 +230,219 @@ def test_result_ok_property() -> None:
     """A result is ok exactly when it has no error."""
     assert ja.CustomerResult("a").ok
     assert not ja.CustomerResult("a", (), ja.NotFoundError(status=404)).ok
+
+
+# -- leaving the loop stops the work; results never wait for slow ids ---------------
+
+LATENCY = 0.005
+"""Seconds each of the slow fake's answers takes."""
+PAGES = 40
+"""Pages each slow customer has: far more than a test waits for."""
+
+
+@pytest_asyncio.fixture
+async def slow_fake() -> AsyncIterator[FakeJuspay]:
+    """A fake answering in 5 ms, one account a page: "quick" has 1 page, c0-c7 have 40 each."""
+    async with FakeJuspay(latency=LATENCY, max_page_size=1) as server:
+        server.add_account("quick")
+        for i in range(8):
+            for _ in range(PAGES):
+                server.add_account(f"c{i}")
+        yield server
+
+
+def slow_ids() -> list[str]:
+    """The quick customer first (its one page finishes first), then the slow ones."""
+    return ["quick"] + [f"c{i}" for i in range(8)]
+
+
+async def requests_after(fake: FakeJuspay, seen_then: int) -> int:
+    """Requests the fake records over the 20 answer times after a moment it had seen some."""
+    await asyncio.sleep(20 * LATENCY)
+    return len(fake.requests) - seen_then
+
+
+async def assert_stopped(fake: FakeJuspay, client: ja.AccountsClient, seen_then: int) -> None:
+    """Every fan-out task is cancelled already, none is left, and no new request starts.
+
+    The three slow customers still in flight may each have had one request on its way
+    (an aiohttp server answers it even when the client has gone): those are allowed.
+    """
+    assert all(task.cancelling() or task.done() for task in other_tasks())
+    after = await requests_after(fake, seen_then)
+    assert after <= 3, f"{after} requests after leaving the loop"
+    assert set() == other_tasks()
+    assert 1 == len(await client.all_accounts("quick"))
+
+
+@pytest.mark.asyncio
+async def test_break_without_context_manager_stops_the_work(
+    slow_fake: FakeJuspay, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A plain async-for left by break cancels the slow customers at once: no new request."""
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    async with ja.AccountsClient(slow_fake.api_key, base_url=slow_fake.url) as client:
+        async for result in client.accounts_for_customers(slow_ids(), concurrency=4):
+            assert "quick" == result.customer_id
+            break
+        await assert_stopped(slow_fake, client, len(slow_fake.requests))
+    assert [] == [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+
+
+@pytest.mark.asyncio
+async def test_break_stops_the_work_even_while_the_fan_out_is_held(
+    slow_fake: FakeJuspay,
+) -> None:
+    """Leaving the loop stops the work even when a variable still holds the fan-out."""
+    async with ja.AccountsClient(slow_fake.api_key, base_url=slow_fake.url) as client:
+        results = client.accounts_for_customers(slow_ids(), concurrency=4)
+        async for _ in results:
+            break
+        await assert_stopped(slow_fake, client, len(slow_fake.requests))
+        assert [] == [r async for r in results]  # iterated once: nothing more comes
+        assert "closed" in repr(results)
+
+
+@pytest.mark.asyncio
+async def test_an_exception_in_the_loop_body_stops_the_work(slow_fake: FakeJuspay) -> None:
+    """An exception raised in the async-for body cancels the slow customers at once."""
+    async with ja.AccountsClient(slow_fake.api_key, base_url=slow_fake.url) as client:
+
+        async def fail_in_the_loop() -> None:
+            async for _ in client.accounts_for_customers(slow_ids(), concurrency=4):
+                raise LookupError
+
+        with pytest.raises(LookupError):
+            await fail_in_the_loop()
+        await assert_stopped(slow_fake, client, len(slow_fake.requests))
+
+
+@pytest.mark.asyncio
+async def test_dropping_a_partly_read_fan_out_stops_the_work(slow_fake: FakeJuspay) -> None:
+    """A fan-out read with anext() and then dropped cancels the slow customers at once."""
+    async with ja.AccountsClient(slow_fake.api_key, base_url=slow_fake.url) as client:
+        results = client.accounts_for_customers(slow_ids(), concurrency=4)
+        assert "quick" == (await anext(results)).customer_id
+        del results
+        await assert_stopped(slow_fake, client, len(slow_fake.requests))
+
+
+@pytest.mark.asyncio
+async def test_a_result_is_handed_out_while_the_next_id_is_slow(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """A source that yields a, then waits, gives a's result before its next id."""
+    fake.add_account("a")
+    fake.add_account("b")
+    release = asyncio.Event()
+    pulled: list[str] = []
+
+    async def ids() -> AsyncIterator[str]:
+        pulled.append("a")
+        yield "a"
+        await release.wait()  # set only once a's result has arrived
+        pulled.append("b")
+        yield "b"
+
+    got = []
+    async with asyncio.timeout(5):  # a bound on the failure, not a wait: it passes in ms
+        async for result in client.accounts_for_customers(ids(), concurrency=4):
+            got.append(result.customer_id)
+            if "a" == result.customer_id:
+                assert ["a"] == pulled  # b had not been read: a's result did not wait for it
+                release.set()
+    assert ["a", "b"] == got
+
+
+@pytest.mark.asyncio
+async def test_a_source_fed_by_the_results_does_not_deadlock(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """Ids fed from a queue by the consumer itself (a crawl) all come back."""
+    for i in range(5):
+        fake.add_account(f"c{i}")
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    queue.put_nowait("c0")
+
+    async def ids() -> AsyncIterator[str]:
+        while (item := await queue.get()) is not None:
+            yield item
+
+    got = []
+    async with asyncio.timeout(5):  # a bound on the failure, not a wait: it passes in ms
+        async for result in client.accounts_for_customers(ids(), concurrency=3):
+            got.append(result.customer_id)
+            queue.put_nowait(f"c{len(got)}" if len(got) < 5 else None)
+    assert [f"c{i}" for i in range(5)] == got
+
+
+@pytest.mark.asyncio
+async def test_a_failing_source_hands_out_finished_results_first(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """When the id source raises, results already finished come first, then the error."""
+    fake.add_customer("slow")
+    fake.inject(Fault.answer_late(30.0), customer_id="slow")
+
+    async def ids() -> AsyncIterator[str]:
+        yield "slow"
+        yield " "  # refused before sending: finished at once
+        yield "  "
+        await asyncio.sleep(0)
+        msg = "the id source broke"
+        raise RuntimeError(msg)
+
+    got: list[str] = []
+
+    async def consume() -> None:
+        async with asyncio.timeout(5):  # a bound on the failure, not a wait
+            async for result in client.accounts_for_customers(ids(), concurrency=4):
+                got.append(result.customer_id)  # noqa: PERF401 - kept as they come, then raise
+
+    with pytest.raises(RuntimeError, match="the id source broke"):
+        await consume()
+    assert [" ", "  "] == sorted(got)
+    assert set() == other_tasks()  # "slow" was cancelled, not awaited
+
+
+@pytest.mark.parametrize("ids", ["cst_123", b"cst_123", bytearray(b"cst_123")])
+@pytest.mark.asyncio
+async def test_a_plain_string_is_not_a_list_of_ids(
+    fake: FakeJuspay, client: ja.AccountsClient, ids: str | bytes
+) -> None:
+    """A str, bytes or bytearray given as the ids is a TypeError, before anything is sent."""
+    fake.add_account("c")
+    with pytest.raises(TypeError, match=r"not a single id.*\[customer_id\]"):
+        client.accounts_for_customers(ids)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"not a single id.*\[customer_id\]"):
+        await client.gather_accounts(ids)  # type: ignore[arg-type]
+    assert [] == fake.requests
+
+
+@pytest.mark.asyncio
+async def test_an_unencodable_id_fails_only_that_customer(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """A lone surrogate in one id is that customer's InvalidInputError; the others complete."""
+    for customer in ("a", "b"):
+        fake.add_account(customer)
+    results = await client.gather_accounts(["a", "bad\udce9", "b"], concurrency=1)
+    assert ["a", "b"] == sorted(c for c, r in results.items() if r.ok)
+    assert isinstance(results["bad\udce9"].error, ja.InvalidInputError)
+    assert () == results["bad\udce9"].accounts
+    assert ["a", "b"] == sorted(r.customer_id or "" for r in fake.requests)
+
+
+@pytest.mark.asyncio
+async def test_without_dedupe_every_id_is_fetched(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """dedupe=False fetches and yields a repeated id each time it comes."""
+    fake.add_account("a")
+    fake.add_account("b")
+    results = [
+        r.customer_id
+        async for r in client.accounts_for_customers(["a", "b", "a"], dedupe=False, concurrency=1)
+    ]
+    assert ["a", "b", "a"] == results
+    assert 3 == len(fake.requests)
