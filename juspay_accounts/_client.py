@@ -367,6 +367,7 @@ class AccountsClient:
         page_size: int | None = None,
         max_pages: int | None = None,
         retry: RetryPolicy | None = None,
+        dedupe: bool = True,
     ) -> FanOut:
         """Fetch every account of many customers at once, yielding each as it completes.
 
@@ -384,11 +385,20 @@ class AccountsClient:
             page_size: The ``count`` to ask for on each page; ``None`` asks for everything.
             max_pages: Per customer, as in :meth:`iter_pages`.
             retry: Overrides the client's retry policy for every request.
+            dedupe: Fetch each distinct id once (the ids seen are remembered, about 120 to
+                160 bytes each, for as long as the fan-out runs). Pass ``False`` for an
+                endless source: memory then stays flat, and a repeated id is fetched (and
+                yielded) again.
 
         Returns:
             An async iterator, also an async context manager. Leaving the ``async for``
-            early, or cancelling the task running it, cancels the work in flight.
+            early (or dropping the iterator, or cancelling the task running it) cancels
+            the work in flight at once.
+
+        Raises:
+            TypeError: ``customer_ids`` is a single ``str`` or ``bytes``, not ids.
         """
+        _refuse_single_id(customer_ids)
         check_limit(concurrency, "concurrency")
         check_limit(page_size, "page_size")
         check_limit(max_pages, "max_pages")
@@ -404,7 +414,9 @@ class AccountsClient:
         fetch = functools.partial(
             self.all_accounts, page_size=page_size, max_pages=max_pages, retry=retry
         )
-        return FanOut(fetch, customer_ids, concurrency=concurrency)
+        return FanOut(
+            fetch, customer_ids, concurrency=concurrency, dedupe=dedupe, check=_check_customer_id
+        )
 
     async def gather_accounts(
         self,
@@ -415,7 +427,13 @@ class AccountsClient:
         max_pages: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> dict[str, CustomerResult]:
-        """Run :meth:`accounts_for_customers` to the end; return the results by customer id."""
+        """Run :meth:`accounts_for_customers` to the end; return the results by customer id.
+
+        Ids are always de-duplicated here: the dictionary holds one entry per id anyway.
+
+        Raises:
+            TypeError: ``customer_ids`` is a single ``str`` or ``bytes``, not ids.
+        """
         results: dict[str, CustomerResult] = {}
         async with self.accounts_for_customers(
             customer_ids,
@@ -427,3 +445,21 @@ class AccountsClient:
             async for result in fan_out:
                 results[result.customer_id] = result
         return results
+
+
+def _refuse_single_id(customer_ids: object) -> None:
+    """A str is iterable, but its characters are not customer ids."""
+    if isinstance(customer_ids, str | bytes | bytearray):
+        msg = (
+            "customer_ids must be an iterable of ids, not a single id "
+            f"({type(customer_ids).__name__}): pass [customer_id]"
+        )
+        raise TypeError(msg)
+
+
+def _check_customer_id(customer_id: str) -> None:
+    """What the fan-out checks of each id before its first request (see ``_fanout._one``)."""
+    _protocol.check_ids(customer_id, None)
+    # Its URL holds it percent-encoded as UTF-8: a lone surrogate (what Python makes of
+    # undecodable bytes in argv) cannot be, and fails this customer alone.
+    customer_id.encode()
