@@ -10,6 +10,7 @@
 The fake Juspay server for tests lives in :mod:`juspay_accounts.testing`.
 """
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from juspay_accounts._client import (
@@ -54,6 +55,10 @@ from juspay_accounts.exceptions import (
 
 if TYPE_CHECKING:
     from juspay_accounts import testing
+
+# A library's loggers stay silent until the application configures logging: without a
+# handler, Python's last-resort handler would print WARNING records to stderr.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -245,7 +245,9 @@ def _log_retry(customer_id: str, max_attempts: int) -> Callable[[tenacity.RetryC
         failure = f"HTTP {status}" if status is not None else type(exc).__name__
         request_id = exc.request_id if isinstance(exc, JuspayError) else None
         delay = state.upcoming_sleep
-        _LOG.warning(
+        # INFO, not WARNING: a retry usually succeeds, and when retries run out the
+        # caller gets the error itself.
+        _LOG.info(
             "customer %s: attempt %d of %d failed (%s, request id %s); retrying in %.3f s",
             customer_id,
             state.attempt_number,

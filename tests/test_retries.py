@@ -423,14 +423,14 @@ def test_cancellation_is_never_retryable() -> None:
 async def test_each_retry_is_logged_without_credentials(
     seeded: FakeJuspay, fake_time: FakeTime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Each retry logs a WARNING with customer, attempt, status, delay and request id; no key."""
+    """Each retry logs at INFO with customer, attempt, status, delay and request id; no key."""
     seeded.inject(Fault.respond(503, "", headers={"Retry-After": "1.5"}), times=2)
     policy = ja.RetryPolicy(sleep=fake_time.sleep)
     caplog.set_level(logging.DEBUG)
     async with ja.AccountsClient(seeded.api_key, base_url=seeded.url, retry=policy) as client:
         await client.list_accounts("cst_1")
     retries = [
-        r for r in caplog.records if r.name == "juspay_accounts" and r.levelno == logging.WARNING
+        r for r in caplog.records if r.name == "juspay_accounts" and r.levelno == logging.INFO
     ]
     assert 2 == len(retries)
     first = retries[0]
