@@ -55,11 +55,28 @@ class Sizes:
     accounts: int
     loops: int
     walk: tuple[int, int]
+    endless: tuple[int, int]
 
 
-SMOKE = Sizes(lookups=20, customers=200, concurrency=8, accounts=100, loops=5, walk=(100, 500))
+SMOKE = Sizes(
+    lookups=20,
+    customers=200,
+    concurrency=8,
+    accounts=100,
+    loops=5,
+    walk=(100, 500),
+    endless=(1000, 1000),
+)
 FULL = Sizes(
-    lookups=5000, customers=10_000, concurrency=64, accounts=100, loops=300, walk=(1000, 50_000)
+    lookups=5000,
+    customers=10_000,
+    concurrency=64,
+    accounts=100,
+    loops=300,
+    walk=(1000, 50_000),
+    # Without de-duplication, then with it: the cost per id is the figure, and 100,000
+    # ids at about 1,000 a second under tracemalloc show it as well as a million.
+    endless=(1_000_000, 100_000),
 )
 KEY = "bench_key_0123456789"
 HEADERS = _protocol.build_list_request(
@@ -306,6 +323,65 @@ async def walk(base: str, total: int) -> int:
     return peak
 
 
+def endless_memory(base: str, total: int, concurrency: int, *, dedupe: bool) -> dict[str, float]:
+    """Case 5, in a fresh process: traced memory of a fan-out over ``total`` generated ids."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--endless",
+            base,
+            str(total),
+            str(concurrency),
+            "dedupe" if dedupe else "no-dedupe",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+    )
+    figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
+    return figures
+
+
+async def endless(base: str, total: int, concurrency: int, *, dedupe: bool) -> dict[str, float]:
+    """Fan out over ``total`` distinct generated ids under tracemalloc.
+
+    The traced memory still held is read after a tenth of the ids and again at the last
+    result (the fan-out, and with ``dedupe`` its set of ids seen, still alive): the growth
+    between them, per id, is what an endless input costs.
+    """
+    async with ja.AccountsClient(KEY, base_url=base, max_connections=concurrency) as client:
+        await client.list_accounts("cst_warm")
+        ids = (f"cst_{i}" for i in range(total))
+        early_mark = total // 10
+        early = late = 0
+        seen = 0
+        tracemalloc.start()
+        start = time.perf_counter()
+        async for _ in client.accounts_for_customers(ids, concurrency=concurrency, dedupe=dedupe):
+            seen += 1
+            if seen in {early_mark, total}:
+                gc.collect()
+                held = tracemalloc.get_traced_memory()[0]
+                if seen == early_mark:
+                    early = held
+                else:
+                    late = held
+        wall = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert seen == total, (seen, total)
+    return {
+        "ids": total,
+        "early_bytes": early,
+        "late_bytes": late,
+        "peak_bytes": peak,
+        "bytes_per_id": (late - early) / (total - early_mark),
+        "wall_s": wall,
+    }
+
+
 # -- the report -----------------------------------------------------------------------
 
 
@@ -357,6 +433,11 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         results["walk"] = {
             "small": (small, walk_peak(base, small)),
             "large": (large, walk_peak(base, large)),
+        }
+        without, with_ = sizes.endless
+        results["endless"] = {
+            "no_dedupe": endless_memory(base, without, sizes.concurrency, dedupe=False),
+            "dedupe": endless_memory(base, with_, sizes.concurrency, dedupe=True),
         }
     return results
 
@@ -420,6 +501,15 @@ def report(results: dict[str, Any], command: str) -> str:
         f"| {large:,} accounts: {large_peak / 2**20:.2f} MiB; {small:,}: {small_peak / 2**20:.2f} MiB "
         f"| | | +{(large_peak - small_peak) / 2**20:.2f} MiB | | within 10 MiB |"
     )
+    off, on = results["endless"]["no_dedupe"], results["endless"]["dedupe"]
+    rows.append(
+        "| 5. fan-out over generated distinct ids, traced memory held per id "
+        "(from the first tenth of the ids to the last result) "
+        f"| `dedupe=False`, {off['ids']:,.0f} ids: {off['bytes_per_id']:.2f} B/id, "
+        f"peak {off['peak_bytes'] / 2**20:.2f} MiB; `dedupe=True`, {on['ids']:,.0f} ids: "
+        f"{on['bytes_per_id']:.0f} B/id, peak {on['peak_bytes'] / 2**20:.2f} MiB "
+        f"| | | | | `dedupe=False` flat (under 1 B/id) |"
+    )
     env = (
         f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}"
         + (f", httpx {httpx.__version__}" if httpx is not None else "")
@@ -458,7 +548,9 @@ def report(results: dict[str, Any], command: str) -> str:
             ),
             (
                 "- Case 3 is the sans-I/O decoder alone (`decode_list_response`) against `json.loads` on "
-                "the same bytes; case 4 is `iter_accounts` under `tracemalloc` in a fresh process."
+                "the same bytes; case 4 is `iter_accounts` under `tracemalloc` in a fresh process; "
+                "case 5 is `accounts_for_customers` over a generator of distinct ids, under "
+                "`tracemalloc` in a fresh process, once with each `dedupe`."
             ),
             "",
         ]
@@ -473,9 +565,15 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="write the Markdown report here")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--walk", nargs=2, metavar=("BASE", "TOTAL"), help=argparse.SUPPRESS)
+    parser.add_argument("--endless", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.walk:
         print(asyncio.run(walk(args.walk[0], int(args.walk[1]))))
+        return
+    if args.endless:
+        base, total, concurrency, dedupe = args.endless
+        figures = endless(base, int(total), int(concurrency), dedupe=dedupe == "dedupe")
+        print(json.dumps(asyncio.run(figures)))
         return
     results = asyncio.run(run_all(args))
     command = "nox -s bench" + (" -- --smoke" if args.smoke else "")
