@@ -10,7 +10,7 @@
 The fake Juspay server for tests lives in :mod:`juspay_accounts.testing`.
 """
 
-import logging
+import logging as _logging
 from typing import TYPE_CHECKING, Any
 
 from juspay_accounts._client import (
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 # A library's loggers stay silent until the application configures logging: without a
 # handler, Python's last-resort handler would print WARNING records to stderr.
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
