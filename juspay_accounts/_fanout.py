@@ -278,17 +278,9 @@ class _Run:
             return
         # The loop may already be closed (a fan-out dropped at interpreter exit).
         with contextlib.suppress(RuntimeError):
+            # Task.cancel() also keeps a task that has already failed from warning that
+            # its exception was never retrieved.
             self.cancel()
-        for task in self.tasks:
-            # Nobody will take these: a task that ends with an exception instead of its
-            # cancellation (say, the client closing at that moment) must not warn.
-            task.add_done_callback(_retrieve)
-        self.forget_finished()
-
-
-def _retrieve(task: asyncio.Task[CustomerResult]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 async def _next_or_stop(run: _Run) -> CustomerResult:
