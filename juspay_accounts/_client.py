@@ -385,7 +385,7 @@ class AccountsClient:
             page_size: The ``count`` to ask for on each page; ``None`` asks for everything.
             max_pages: Per customer, as in :meth:`iter_pages`.
             retry: Overrides the client's retry policy for every request.
-            dedupe: Fetch each distinct id once (the ids seen are remembered, about 120 to
+            dedupe: Fetch each distinct id once (the ids seen are remembered, about 100 to
                 160 bytes each, for as long as the fan-out runs). Pass ``False`` for an
                 endless source: memory then stays flat, and a repeated id is fetched (and
                 yielded) again.
