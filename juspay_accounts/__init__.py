@@ -31,6 +31,7 @@ from juspay_accounts._models import (
     CustomerAccount,
     ValidationStatus,
 )
+from juspay_accounts._ratelimit import RateLimit
 from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, RetryPolicy
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES
@@ -49,6 +50,7 @@ from juspay_accounts.exceptions import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimitStoreError,
     ResponseValidationError,
     ServerError,
 )
@@ -90,7 +92,9 @@ __all__ = [
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitStoreError",
     "ResponseValidationError",
     "RetryPolicy",
     "ServerError",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final, Self
 from juspay_accounts import _protocol
 from juspay_accounts._fanout import CustomerResult, FanOut
 from juspay_accounts._pagination import PageWalk, check_limit
+from juspay_accounts._ratelimit import RateLimit, open_budget
 from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT, Transport
@@ -98,6 +99,9 @@ class AccountsClient:
             loopback. Off by default, because the API key would cross the network
             unencrypted. (TLS certificates are always verified, unless you pass a session
             of your own that does otherwise.)
+        rate_limit: How many requests may start per second, retries included, across
+            every call on the client; with a Redis store, across every process sharing it
+            (see :class:`RateLimit`). ``None`` (the default) sets no limit ahead of time.
 
     Raises:
         ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
@@ -105,8 +109,10 @@ class AccountsClient:
     """
 
     __slots__ = (
+        "_budget",
         "_closed_event",
         "_hold",
+        "_rate_limit",
         "_retry",
         "_settings",
         "_stats",
@@ -128,6 +134,7 @@ class AccountsClient:
         user_agent: str | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
         self._settings = _protocol.make_settings(
@@ -152,6 +159,12 @@ class AccountsClient:
         self._timeout = timeout
         self._retry = RetryPolicy() if retry is None else retry
         self._hold = RateLimitHold()
+        given: object = rate_limit  # checked at run time too: a number is an easy mistake
+        if given is not None and not isinstance(given, RateLimit):
+            msg = f"rate_limit must be a RateLimit or None, got {type(given).__name__}"
+            raise TypeError(msg)
+        self._rate_limit = rate_limit
+        self._budget = None if rate_limit is None else open_budget(rate_limit)
         # Wakes calls waiting to retry when the client closes (no loop needed to create it).
         self._closed_event = asyncio.Event()
 
@@ -172,6 +185,11 @@ class AccountsClient:
     def retry(self) -> RetryPolicy:
         """The retry policy calls use unless they pass their own."""
         return self._retry
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit every call on this client shares, or ``None``."""
+        return self._rate_limit
 
     @property
     def stats(self) -> ClientStats:
@@ -208,6 +226,8 @@ class AccountsClient:
         """
         self._closed_event.set()
         await self._transport.aclose()
+        if self._budget is not None:
+            await self._budget.aclose()
 
     async def list_accounts(
         self,
@@ -258,6 +278,7 @@ class AccountsClient:
             customer_id=customer_id,
             closed=self._closed_event,
             stats=self._stats,
+            budget=self._budget,
         )
 
     def iter_pages(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from juspay_accounts._stats import ClientStats
+    from juspay_accounts._ratelimit import Budget
 
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
@@ -284,22 +285,40 @@ def _time_limit(attempt_timeout: float | None, deadline_at: float | None) -> flo
     return left if attempt_timeout is None else min(attempt_timeout, left)
 
 
-async def _attempt_once(  # noqa: PLR0917 - the state of one attempt, private
+async def _note_rate_limit(
+    exc: JuspayError, hold: RateLimitHold, budget: Budget | None, policy: RetryPolicy
+) -> None:
+    """A 429 with Retry-After holds back this client, and every process sharing its budget."""
+    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        hold.extend(exc.retry_after)
+        if budget is not None:
+            # Bounded as the client's own hold: a server asking for an hour holds no
+            # process longer than the policy of the call that saw it may wait.
+            await budget.share_hold(min(exc.retry_after, policy.max_retry_after))
+
+
+async def _attempt_once(  # noqa: PLR0913 - the state of one attempt, private
     attempt: Callable[[float | None], Awaitable[_T]],
     number: int,
+    *,
     attempt_timeout: float | None,
     deadline_at: float | None,
     hold: RateLimitHold,
     stats: ClientStats | None,
+    budget: Budget | None,
+    policy: RetryPolicy,
+    closed: asyncio.Event | None,
 ) -> _T:
     if stats is not None:
         stats.retries += 1
     try:
+        if budget is not None:
+            # Retries take a token too; this wait counts against the deadline.
+            await budget.acquire(policy, closed, deadline_at)
         return await attempt(_time_limit(attempt_timeout, deadline_at))
     except JuspayError as exc:
         exc.attempts = number
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            hold.extend(exc.retry_after)
+        await _note_rate_limit(exc, hold, budget, policy)
         raise
 
 
@@ -312,24 +331,29 @@ async def call_with_retries(
     customer_id: str,
     closed: asyncio.Event | None = None,
     stats: ClientStats | None = None,
+    budget: Budget | None = None,
 ) -> _T:
     """Run ``attempt(timeout_for_this_attempt)`` under ``policy``.
 
     Raises the last attempt's error (a :class:`JuspayError`, its ``attempts`` set) when
     retries are exhausted, the error is not transient, or the deadline leaves no room;
-    :class:`ClientClosedError` when ``closed`` is set during a wait.
+    :class:`ClientClosedError` when ``closed`` is set during a wait. With a ``budget``
+    (the client's rate limit), every attempt takes a token first; waiting for the first
+    one is queueing, like waiting for a fan-out slot, and the deadline starts after it.
     """
     deadline_at = None if policy.deadline is None else _clock() + policy.deadline
     if hold.remaining() > 0:
         await _wait_for_hold(_sleeper(policy, closed), policy, hold, deadline_at)
+    if budget is not None:
+        await budget.acquire(policy, closed, deadline_at)
+        deadline_at = None if policy.deadline is None else _clock() + policy.deadline
     # The first attempt runs outside tenacity: setting up AsyncRetrying costs more than
     # the rest of a call (about 120 µs of CPU per lookup, measured with
     # tests/benchmarks/run.py), and most calls succeed the first time.
     try:
         return await attempt(_time_limit(attempt_timeout, deadline_at))
     except JuspayError as exc:
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            hold.extend(exc.retry_after)
+        await _note_rate_limit(exc, hold, budget, policy)
         if policy.max_attempts == 1 or not policy.should_retry(exc):
             raise
         first_failure = exc
@@ -348,6 +372,16 @@ async def call_with_retries(
                 # Tenacity's first attempt is the one already made: replay its failure, so
                 # that tenacity chooses the wait, checks the stops and logs as for any other.
                 raise first_failure
-            return await _attempt_once(attempt, number, attempt_timeout, deadline_at, hold, stats)
+            return await _attempt_once(
+                attempt,
+                number,
+                attempt_timeout=attempt_timeout,
+                deadline_at=deadline_at,
+                hold=hold,
+                stats=stats,
+                budget=budget,
+                policy=policy,
+                closed=closed,
+            )
     msg = "unreachable: tenacity either returns a result or raises"  # pragma: no cover
     raise AssertionError(msg)  # pragma: no cover

@@ -15,7 +15,8 @@
     ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
     ├── PaginationError             pages that do not add up: a walk that would loop
     ├── InvalidInputError           (also a ValueError) an id that cannot be sent
-    └── ClientClosedError           (also a RuntimeError) the client was closed
+    ├── ClientClosedError           (also a RuntimeError) the client was closed
+    └── RateLimitStoreError         the rate limit's shared store (Redis) could not be used
 
 Every exception carries ``request_id`` (Juspay's, when the server sent one; quote it to
 Juspay support) and a one-line ``str()`` that ends with what to do about it. Messages
@@ -46,6 +47,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitStoreError",
     "ResponseValidationError",
     "ServerError",
 ]
@@ -342,6 +344,22 @@ class ClientClosedError(JuspayError, RuntimeError):
     """
 
     hint = "Create a new AccountsClient, or close it only when the application shuts down."
+
+
+class RateLimitStoreError(JuspayError):
+    """The rate limit's shared store could not be used, so nothing was sent.
+
+    Raised before an attempt when Redis cannot be reached within a couple of seconds (or
+    refuses the command), and by :class:`RateLimit` at construction when a ``redis://``
+    store is asked for without the ``redis`` extra installed. Never retried by the retry
+    policy: sending anyway would break the budget every process shares. The next call
+    tries Redis again, so calls succeed again as soon as it is back.
+    """
+
+    hint = (
+        "Check that the rate limit's Redis is running and reachable, or install the "
+        "redis extra; the calls go through again once it is back."
+    )
 
 
 def _one_line(text: str, limit: int) -> str:

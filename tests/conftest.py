@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
+import socket
+import subprocess
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -62,3 +67,66 @@ async def client(fake: FakeJuspay) -> AsyncIterator[ja.AccountsClient]:
     policy = ja.RetryPolicy().without_waiting()
     async with ja.AccountsClient(fake.api_key, base_url=fake.url, retry=policy) as accounts_client:
         yield accounts_client
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` on a free loopback port, saving nothing to disk."""
+
+    def __init__(self, executable: str) -> None:
+        """Pick a free port; :meth:`start` starts the server."""
+        self.executable = executable
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's URL, database 0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start the server and wait (a few milliseconds) until it accepts connections."""
+        self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
+            [
+                self.executable,
+                *("--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        give_up_at = time.monotonic() + 10
+        while time.monotonic() < give_up_at:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.005)
+        self.stop()
+        pytest.fail(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop the server (its data goes with it)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis for this test, stopped after it; skipped (failed in CI) without one."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing; .ci/run installs it (apt-get install redis-server)")
+        pytest.skip(
+            "needs redis-server on the PATH: apt-get install redis-server (Debian, Ubuntu), "
+            "brew install redis (macOS), or https://redis.io/docs/latest/get-started/"
+        )
+    server = RedisServer(executable)
+    server.start()
+    yield server
+    server.stop()

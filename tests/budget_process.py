@@ -1,0 +1,29 @@
+"""One process of the shared-budget test: N calls through a client with a rate limit.
+
+Usage: ``python budget_process.py BASE_URL STORE KEY PER_SECOND BURST COUNT NAME``.
+Prints ``ready`` once the client is built, waits for a line on stdin (so that every
+process starts together), makes COUNT calls at once for customers ``NAME-0``...,
+and prints ``done``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import juspay_accounts as ja
+
+
+async def main(argv: list[str]) -> None:
+    """Run the calls."""
+    base_url, store, key, per_second, burst, count, name = argv
+    limit = ja.RateLimit(float(per_second), burst=int(burst), store=store, key=key)
+    async with ja.AccountsClient("key", base_url=base_url, rate_limit=limit) as client:
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        await asyncio.gather(*(client.list_accounts(f"{name}-{i}") for i in range(int(count))))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

@@ -1,0 +1,279 @@
+"""The in-process rate limit (``RateLimit(store="memory://")``), on a faked clock.
+
+Start times are read on the faked retry clock when aiohttp starts each request (a trace
+hook on the session), so the waits are the limiter's and the test takes no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import sys
+from typing import TYPE_CHECKING, TypeVar
+
+import aiohttp
+import attrs
+import pytest
+import pytest_asyncio
+
+import juspay_accounts as ja
+from juspay_accounts import _retry
+from juspay_accounts.testing import FakeJuspay, Fault
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable
+    from types import SimpleNamespace
+
+_T = TypeVar("_T")
+
+
+@attrs.define
+class FakeTime:
+    """A retry clock that only moves when every task is waiting on it.
+
+    :meth:`run` drives a coroutine: whenever the other tasks have had their turn, it wakes
+    the sleeper due first and moves the clock to its time, so concurrent waits end in
+    order, each at its own time, with no real waiting.
+    """
+
+    now: float = 1000.0
+    _due: list[tuple[float, int, asyncio.Future[None]]] = attrs.field(factory=list)
+    _count: itertools.count[int] = attrs.field(factory=itertools.count)
+
+    def clock(self) -> float:
+        """The fake monotonic clock."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until :meth:`run` reaches the end of this wait on the fake clock."""
+        woken = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._due, (self.now + seconds, next(self._count), woken))
+        await woken
+
+    async def run(self, work: Awaitable[_T]) -> _T:
+        """Run ``work``, waking the sleepers one at a time in the order they are due."""
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            for _ in range(50):  # let every runnable task reach its next wait
+                await asyncio.sleep(0)
+            while self._due and self._due[0][2].done():  # cancelled waits
+                heapq.heappop(self._due)
+            if self._due:
+                due, _, woken = heapq.heappop(self._due)
+                self.now = max(self.now, due)
+                woken.set_result(None)
+            else:
+                await asyncio.sleep(0.001)  # a request in flight on the loopback
+        return task.result()
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """Fake the retry clock the rate limit reads."""
+    faked = FakeTime()
+    monkeypatch.setattr(_retry, "_clock", faked.clock)
+    return faked
+
+
+@pytest_asyncio.fixture
+async def started_at(fake_time: FakeTime) -> AsyncIterator[tuple[aiohttp.ClientSession, list[float]]]:
+    """A session that notes the (faked) time each request starts."""
+    starts: list[float] = []
+
+    async def on_start(
+        _session: aiohttp.ClientSession,
+        _context: SimpleNamespace,
+        _params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        starts.append(round(fake_time.now - 1000.0, 6))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_start)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        yield session, starts
+
+
+def _client(
+    fake: FakeJuspay,
+    session: aiohttp.ClientSession,
+    fake_time: FakeTime,
+    limit: ja.RateLimit | None,
+    **policy: float,
+) -> ja.AccountsClient:
+    retry = ja.RetryPolicy(sleep=fake_time.sleep, **policy)  # type: ignore[arg-type]
+    return ja.AccountsClient(
+        fake.api_key, base_url=fake.url, session=session, retry=retry, rate_limit=limit
+    )
+
+
+@pytest.mark.asyncio
+async def test_burst_then_per_second(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """A burst of 3 starts at once, then one request every 1/per_second seconds."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    async with _client(fake, session, fake_time, ja.RateLimit(10, burst=3)) as client:
+        await fake_time.run(asyncio.gather(*(client.list_accounts("cst_1") for _ in range(8))))
+    assert [0.0, 0.0, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5] == starts
+
+
+@pytest.mark.asyncio
+async def test_without_a_limit_all_start_at_once(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """Without rate_limit nothing waits (the measure above is the limit's doing)."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    async with _client(fake, session, fake_time, None) as client:
+        await fake_time.run(asyncio.gather(*(client.list_accounts("cst_1") for _ in range(5))))
+    assert [0.0] * 5 == starts
+
+
+@pytest.mark.asyncio
+async def test_default_burst_is_per_second(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """Without burst, per_second requests start at once, the next a 1/per_second later."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    async with _client(fake, session, fake_time, ja.RateLimit(4)) as client:
+        await fake_time.run(asyncio.gather(*(client.list_accounts("cst_1") for _ in range(6))))
+    assert [0.0, 0.0, 0.0, 0.0, 0.25, 0.5] == starts
+
+
+@pytest.mark.asyncio
+async def test_retries_take_tokens(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """A retry waits for the budget like any request: one a second, retries included."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    fake.inject(Fault.respond(503, b"busy", headers={"Retry-After": "0"}), times=2)
+    async with _client(fake, session, fake_time, ja.RateLimit(1)) as client:
+        await fake_time.run(client.list_accounts("cst_1"))
+    assert [0.0, 1.0, 2.0] == starts
+
+
+@pytest.mark.asyncio
+async def test_queueing_for_the_budget_is_not_the_deadline(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """Calls queued for the budget longer than the deadline still run; the deadline starts after."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    fake.latency = 0.05  # real time: an attempt cut to the deadline's last 1 ms would time out
+    limit = ja.RateLimit(1)
+    async with _client(fake, session, fake_time, limit, deadline=1.5) as client:
+        pages = await fake_time.run(
+            asyncio.gather(*(client.list_accounts("cst_1") for _ in range(4)))
+        )
+    assert 4 == len(pages)
+    assert [0.0, 1.0, 2.0, 3.0] == starts
+
+
+@pytest.mark.asyncio
+async def test_budget_is_per_client_with_memory_store(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """memory:// is the client's own: two clients with one RateLimit each get a budget."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    limit = ja.RateLimit(1)
+    async with (
+        _client(fake, session, fake_time, limit) as first,
+        _client(fake, session, fake_time, limit) as second,
+    ):
+        await fake_time.run(
+            asyncio.gather(first.list_accounts("cst_1"), second.list_accounts("cst_1"))
+        )
+    assert [0.0, 0.0] == starts
+
+
+@pytest.mark.asyncio
+async def test_closing_the_client_ends_a_budget_wait(fake: FakeJuspay) -> None:
+    """A call waiting for the budget ends with ClientClosedError when the client closes."""
+    fake.add_customer("cst_1")
+    client = ja.AccountsClient(fake.api_key, base_url=fake.url, rate_limit=ja.RateLimit(0.01))
+    await client.list_accounts("cst_1")  # spends the only token for 100 s
+    waiting = asyncio.ensure_future(client.list_accounts("cst_1"))
+    await asyncio.sleep(0.01)
+    await client.aclose()
+    with pytest.raises(ja.ClientClosedError):
+        await waiting
+    assert 1 == len(fake.requests)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"per_second": 0}, "per_second must be a number of at least 0.001"),
+        ({"per_second": float("nan")}, "per_second must be"),
+        ({"per_second": True}, "per_second must be"),
+        ({"per_second": 1, "burst": 0}, "burst must be an int of at least 1"),
+        ({"per_second": 1, "burst": 2.5}, "burst must be an int"),
+        ({"per_second": 1, "key": ""}, "key must be a non-empty"),
+        ({"per_second": 1, "store": "http://localhost"}, "store must be 'memory://' or a redis"),
+        ({"per_second": 1, "store": "memory://x"}, "store must be 'memory://' or a redis"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs: dict[str, object], error: str) -> None:
+    """Each bad argument is a ValueError naming it, at construction."""
+    with pytest.raises(ValueError, match=error):
+        ja.RateLimit(**kwargs)  # type: ignore[arg-type]
+
+
+def test_store_must_be_a_string() -> None:
+    """A store that is not a string is a TypeError."""
+    with pytest.raises(TypeError, match="store must be a string"):
+        ja.RateLimit(1, store=None)  # type: ignore[arg-type]
+
+
+def test_client_refuses_a_rate_limit_of_another_type() -> None:
+    """rate_limit=5 (not a RateLimit) is a TypeError at construction."""
+    with pytest.raises(TypeError, match="rate_limit must be a RateLimit or None, got int"):
+        ja.AccountsClient("key", rate_limit=5)  # type: ignore[arg-type]
+
+
+def test_bucket_size_defaults_to_per_second_rounded_down() -> None:
+    """burst=None means per_second, rounded down, at least 1."""
+    assert (10, 2, 1, 7) == (
+        ja.RateLimit(10).bucket_size,
+        ja.RateLimit(2.9).bucket_size,
+        ja.RateLimit(0.5).bucket_size,
+        ja.RateLimit(10, burst=7).bucket_size,
+    )
+
+
+def test_client_exposes_its_rate_limit() -> None:
+    """client.rate_limit is what was given."""
+    limit = ja.RateLimit(3)
+    assert limit == ja.AccountsClient("key", rate_limit=limit).rate_limit
+
+
+def test_repr_hides_the_store_password() -> None:
+    """The password in a Redis URL never shows in the repr."""
+    limit = ja.RateLimit(1, store="redis://user:s3cret-pw@127.0.0.1:6379/0")
+    assert "s3cret-pw" not in repr(limit)
+    assert "redis://user:***@127.0.0.1:6379/0" in repr(limit)
+
+
+def test_redis_store_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the redis extra, a redis:// store fails at construction, naming the extra."""
+    monkeypatch.setitem(sys.modules, "pyrate_limiter", None)
+    with pytest.raises(ja.RateLimitStoreError, match=r"juspay-accounts\[redis\]"):
+        ja.RateLimit(1, store="redis://127.0.0.1:6379/0")
+    assert ja.RateLimit(1).shared is False  # memory:// needs nothing more

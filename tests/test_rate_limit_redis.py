@@ -1,0 +1,281 @@
+"""The rate limit shared through a real Redis: many processes, one budget and one 429 hold.
+
+Each test starts its own ``redis-server`` (the ``redis_server`` fixture). Request times
+are taken where they land: at a purpose-built server that notes when each request
+arrives. Nothing here sleeps to make time pass; the waiting is the limiter's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import pytest_asyncio
+import redis.asyncio
+from aiohttp import web
+
+import juspay_accounts as ja
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from conftest import RedisServer
+
+PROCESS = Path(__file__).parent / "budget_process.py"
+EMPTY_PAGE = b'{"list": [], "offset": "0", "count": "0", "total": "0", "object": "list"}'
+
+
+class TimingServer:
+    """Answers every list call with an empty page, noting when each request arrived.
+
+    A customer id starting with ``throttle`` gets a 429 with ``Retry-After: <retry_after>``.
+    """
+
+    def __init__(self, retry_after: str = "0.4") -> None:
+        """Nothing is listening until :meth:`start`."""
+        self.arrivals: list[tuple[float, str]] = []
+        self.retry_after = retry_after
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        customer_id = request.match_info["customer_id"]
+        self.arrivals.append((time.monotonic(), customer_id))
+        if customer_id.startswith("throttle"):
+            return web.Response(
+                status=429,
+                body=b'{"status": "too_many_requests"}',
+                headers={"Retry-After": self.retry_after},
+                content_type="application/json",
+            )
+        return web.Response(body=EMPTY_PAGE, content_type="application/json")
+
+    async def start(self) -> None:
+        """Listen on a free loopback port."""
+        app = web.Application()
+        app.router.add_get("/customers/{customer_id}/customer-accounts/list", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def times_of(self, prefix: str) -> list[float]:
+        """Arrival times of the requests for customers whose id starts with ``prefix``."""
+        return sorted(t for t, customer_id in self.arrivals if customer_id.startswith(prefix))
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[TimingServer]:
+    """A running timing server."""
+    timing = TimingServer()
+    await timing.start()
+    yield timing
+    await timing.stop()
+
+
+async def _start_process(*args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(PROCESS),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None
+    assert b"ready\n" == await process.stdout.readline()
+    return process
+
+
+def _most_in_any_window(times: list[float], per_second: float, burst: int) -> float:
+    """The largest excess of requests over ``burst + per_second * window`` in any window."""
+    worst = 0.0
+    for i, start in enumerate(times):
+        for j in range(i, len(times)):
+            allowed = burst + per_second * (times[j] - start)
+            worst = max(worst, (j - i + 1) - allowed)
+    return worst
+
+
+@pytest.mark.asyncio
+async def test_three_processes_share_one_budget(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """Three processes on one Redis budget of 100/s take 300 requests' worth of time, not 100's.
+
+    Alongside, one process with a budget of its own (memory://) shows what the limit
+    allows one of them alone. Figures: run with ``-s``.
+    """
+    per_second, burst, count = 100, 20, 100
+    common = (str(per_second), str(burst), str(count))
+    processes = await asyncio.gather(
+        *[_start_process(server.url, redis_server.url, "shared", *common, f"shared{n}-") for n in range(3)],
+        _start_process(server.url, "memory://", "own", *common, "own-"),
+    )
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+    for process in processes:
+        assert process.stdout is not None
+        assert b"done\n" == await process.stdout.readline()
+        assert 0 == await process.wait()
+
+    shared, own = server.times_of("shared"), server.times_of("own")
+    shared_span, own_span = shared[-1] - shared[0], own[-1] - own[0]
+    alone = (count - burst) / per_second  # what the limit allows one process alone: 0.8 s
+    print(  # noqa: T201 - the figures for the record
+        f"\nshared budget: {len(shared)} requests in {shared_span:.2f} s "
+        f"= {(len(shared) - burst) / shared_span:.0f}/s after the burst; "
+        f"one process alone: {len(own)} requests in {own_span:.2f} s "
+        f"= {(len(own) - burst) / own_span:.0f}/s after the burst"
+    )
+    assert (300, 100) == (len(shared), len(own))
+    assert shared_span >= 2 * alone
+    # Never more than the budget allows in any window (5 requests of slack for the
+    # network between a request's start and its arrival).
+    assert _most_in_any_window(shared, per_second, burst) <= 5
+    # Alone, a process is not held back by the others: the test can tell the two apart.
+    assert own_span < shared_span / 2
+
+
+@pytest.mark.asyncio
+async def test_429_in_one_client_holds_another(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """A 429 with Retry-After seen by one client holds back another sharing the Redis store.
+
+    The two clients share nothing but Redis (each has its own connection, budget and
+    in-process hold), as two processes would.
+    """
+    limit = ja.RateLimit(1000, store=redis_server.url, key="held")
+    first = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled())
+    second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit)
+    async with first, second:
+        with pytest.raises(ja.RateLimitError):
+            await first.list_accounts("throttle-1")
+        await second.list_accounts("second-1")
+    [throttled], [held] = server.times_of("throttle"), server.times_of("second")
+    assert held - throttled >= 0.35  # Retry-After: 0.4
+
+
+@pytest.mark.asyncio
+async def test_without_redis_a_429_holds_only_its_client(server: TimingServer) -> None:
+    """With memory:// budgets the other client is not held (the hold above is Redis's doing)."""
+    limit = ja.RateLimit(1000)
+    first = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled())
+    second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit)
+    async with first, second:
+        with pytest.raises(ja.RateLimitError):
+            await first.list_accounts("throttle-1")
+        await second.list_accounts("second-1")
+    [throttled], [not_held] = server.times_of("throttle"), server.times_of("second")
+    assert not_held - throttled < 0.3
+
+
+@pytest.mark.asyncio
+async def test_shared_hold_longer_than_max_retry_after_fails_at_once(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """A call that may not wait as long as the shared hold fails at once, sending nothing."""
+    limit = ja.RateLimit(1000, store=redis_server.url, key="held")
+    first = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled())
+    impatient = ja.RetryPolicy(max_retry_after=0.1)
+    second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=impatient)
+    async with first, second:
+        with pytest.raises(ja.RateLimitError):
+            await first.list_accounts("throttle-1")
+        started = time.monotonic()
+        with pytest.raises(ja.RateLimitError, match="not sent") as caught:
+            await second.list_accounts("second-1")
+    assert time.monotonic() - started < 0.3
+    assert caught.value.retry_after is not None
+    assert 0.1 < caught.value.retry_after <= 0.4
+    assert [] == server.times_of("second")
+
+
+@pytest.mark.asyncio
+async def test_shared_hold_is_bounded_by_max_retry_after(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """Retry-After: 3600 holds the other processes for max_retry_after at most, not an hour."""
+    server.retry_after = "3600"
+    limit = ja.RateLimit(1000, store=redis_server.url, key="bounded")
+    policy = ja.RetryPolicy(max_retry_after=2.0)
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=policy) as client:
+        with pytest.raises(ja.RateLimitError):
+            await client.list_accounts("throttle-1")
+    async with redis.asyncio.Redis.from_url(redis_server.url) as store:
+        held_ms = await store.pttl("bounded:hold")
+    assert 1000 < held_ms <= 2000
+
+
+@pytest.mark.asyncio
+async def test_redis_stopped_mid_run(redis_server: RedisServer, server: TimingServer) -> None:
+    """Redis stopped mid-run: calls fail fast with RateLimitStoreError, send nothing, then recover."""
+    limit = ja.RateLimit(1000, store=redis_server.url, key="stopping")
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        await client.list_accounts("before-1")
+        redis_server.stop()
+        started = time.monotonic()
+        results = await client.gather_accounts([f"during-{n}" for n in range(5)])
+        elapsed = time.monotonic() - started
+        redis_server.start()
+        await client.list_accounts("after-1")
+    assert {ja.RateLimitStoreError} == {type(r.error) for r in results.values()}
+    assert elapsed < ja._ratelimit.STORE_TIMEOUT  # refused at once, not hanging
+    assert [] == server.times_of("during")  # nothing went out unlimited
+    assert (1, 1) == (len(server.times_of("before")), len(server.times_of("after")))
+
+
+@pytest.mark.asyncio
+async def test_unreachable_redis_fails_within_the_store_timeout(
+    server: TimingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that never answers fails the call within STORE_TIMEOUT, not never."""
+    monkeypatch.setattr(ja._ratelimit, "STORE_TIMEOUT", 0.2)
+    accepted: list[asyncio.StreamWriter] = []
+
+    def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # and never answer
+
+    listener = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    limit = ja.RateLimit(1000, store=f"redis://127.0.0.1:{port}/0")
+    started = time.monotonic()
+    async with listener, ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        with pytest.raises(ja.RateLimitStoreError, match="could not read the hold"):
+            await client.list_accounts("silent-1")
+        for writer in accepted:
+            writer.close()
+    assert accepted  # it did reach the silent server
+    assert 0.2 <= time.monotonic() - started < 1.0  # one command, one quiet reconnection
+    assert [] == server.times_of("silent")
+
+
+@pytest.mark.asyncio
+async def test_store_error_keeps_the_password_secret(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """The store's password appears nowhere in the error, its chain or the client's repr."""
+    url = redis_server.url.replace("redis://", "redis://:s3cret-pw@")
+    limit = ja.RateLimit(1000, store=url)
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        with pytest.raises(ja.RateLimitStoreError) as caught:
+            await client.list_accounts("auth-1")
+    error = caught.value
+    texts = [str(error), repr(error), repr(limit), repr(error.__cause__), repr(error.__context__)]
+    assert not [text for text in texts if "s3cret-pw" in text]
+    assert (None, None) == (error.__cause__, error.__context__)
