@@ -49,7 +49,7 @@ STORE_TIMEOUT: Final = 2.0
 _RATE_INTERVAL_MS: Final = 1_000_000
 
 
-def _positive_rate(_instance: object, _attribute: object, value: object) -> None:
+def _positive_rate(_instance: object, _attribute: object, value: Any) -> None:  # noqa: ANN401
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -60,7 +60,7 @@ def _positive_rate(_instance: object, _attribute: object, value: object) -> None
         raise ValueError(msg)
 
 
-def _burst(_instance: object, _attribute: object, value: object) -> None:
+def _burst(_instance: object, _attribute: object, value: Any) -> None:  # noqa: ANN401
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         msg = f"burst must be an int of at least 1 or None, got {value!r}"
         raise ValueError(msg)
@@ -102,7 +102,10 @@ def _require_redis_extra() -> None:
         import pyrate_limiter  # noqa: F401, PLC0415 - only to see that the extra is there
         import redis.asyncio  # noqa: F401, PLC0415
     except ImportError as exc:
-        msg = f"a redis:// rate-limit store needs the redis and pyrate-limiter packages: {_EXTRA_HINT}"
+        msg = (
+            "a redis:// rate-limit store needs the redis and pyrate-limiter packages: "
+            + _EXTRA_HINT
+        )
         raise RateLimitStoreError(msg) from exc
 
 
@@ -281,8 +284,10 @@ class RedisBudget:
                 if held_ms > 0:
                     await self._wait_hold(held_ms / 1000, policy, sleep, deadline_at)
                     continue
+                now_ms = time.time_ns() // 1_000_000  # wall clock: shared across machines
                 decision = await self._ask(
-                    self._store.check(self._algorithm, self._rates, time.time_ns() // 1_000_000, 1),
+                    # pyrate-limiter leaves StateStore.check unannotated.
+                    self._store.check(self._algorithm, self._rates, now_ms, 1),  # type: ignore[no-untyped-call]
                     "take a token",
                 )
                 if decision.allowed:
@@ -334,4 +339,3 @@ class RedisBudget:
         """Close the connections to Redis."""
         with contextlib.suppress(*self._redis_errors):
             await self._client.aclose()
-

@@ -297,7 +297,7 @@ async def _note_rate_limit(
             await budget.share_hold(min(exc.retry_after, policy.max_retry_after))
 
 
-async def _attempt_once(  # noqa: PLR0913 - the state of one attempt, private
+async def _attempt_once(
     attempt: Callable[[float | None], Awaitable[_T]],
     number: int,
     *,

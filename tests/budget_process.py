@@ -19,10 +19,10 @@ async def main(argv: list[str]) -> None:
     base_url, store, key, per_second, burst, count, name = argv
     limit = ja.RateLimit(float(per_second), burst=int(burst), store=store, key=key)
     async with ja.AccountsClient("key", base_url=base_url, rate_limit=limit) as client:
-        print("ready", flush=True)
+        print("ready", flush=True)  # noqa: T201 - the test waits for it
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         await asyncio.gather(*(client.list_accounts(f"{name}-{i}") for i in range(int(count))))
-    print("done", flush=True)
+    print("done", flush=True)  # noqa: T201 - the test waits for it
 
 
 if __name__ == "__main__":

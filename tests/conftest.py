@@ -121,7 +121,9 @@ def redis_server() -> Iterator[RedisServer]:
     executable = shutil.which("redis-server")
     if executable is None:
         if os.environ.get("CI"):
-            pytest.fail("redis-server is missing; .ci/run installs it (apt-get install redis-server)")
+            pytest.fail(
+                "redis-server is missing; .ci/run installs it (apt-get install redis-server)"
+            )
         pytest.skip(
             "needs redis-server on the PATH: apt-get install redis-server (Debian, Ubuntu), "
             "brew install redis (macOS), or https://redis.io/docs/latest/get-started/"

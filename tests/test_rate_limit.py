@@ -77,7 +77,9 @@ def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
 
 
 @pytest_asyncio.fixture
-async def started_at(fake_time: FakeTime) -> AsyncIterator[tuple[aiohttp.ClientSession, list[float]]]:
+async def started_at(
+    fake_time: FakeTime,
+) -> AsyncIterator[tuple[aiohttp.ClientSession, list[float]]]:
     """A session that notes the (faked) time each request starts."""
     starts: list[float] = []
 

@@ -122,7 +122,10 @@ async def test_three_processes_share_one_budget(
     per_second, burst, count = 100, 20, 100
     common = (str(per_second), str(burst), str(count))
     processes = await asyncio.gather(
-        *[_start_process(server.url, redis_server.url, "shared", *common, f"shared{n}-") for n in range(3)],
+        *[
+            _start_process(server.url, redis_server.url, "shared", *common, f"shared{n}-")
+            for n in range(3)
+        ],
         _start_process(server.url, "memory://", "own", *common, "own-"),
     )
     for process in processes:
@@ -161,7 +164,9 @@ async def test_429_in_one_client_holds_another(
     in-process hold), as two processes would.
     """
     limit = ja.RateLimit(1000, store=redis_server.url, key="held")
-    first = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled())
+    first = ja.AccountsClient(
+        "key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled()
+    )
     second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit)
     async with first, second:
         with pytest.raises(ja.RateLimitError):
@@ -175,7 +180,9 @@ async def test_429_in_one_client_holds_another(
 async def test_without_redis_a_429_holds_only_its_client(server: TimingServer) -> None:
     """With memory:// budgets the other client is not held (the hold above is Redis's doing)."""
     limit = ja.RateLimit(1000)
-    first = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled())
+    first = ja.AccountsClient(
+        "key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled()
+    )
     second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit)
     async with first, second:
         with pytest.raises(ja.RateLimitError):
@@ -191,7 +198,9 @@ async def test_shared_hold_longer_than_max_retry_after_fails_at_once(
 ) -> None:
     """A call that may not wait as long as the shared hold fails at once, sending nothing."""
     limit = ja.RateLimit(1000, store=redis_server.url, key="held")
-    first = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled())
+    first = ja.AccountsClient(
+        "key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled()
+    )
     impatient = ja.RetryPolicy(max_retry_after=0.1)
     second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=impatient)
     async with first, second:
@@ -214,7 +223,9 @@ async def test_shared_hold_is_bounded_by_max_retry_after(
     server.retry_after = "3600"
     limit = ja.RateLimit(1000, store=redis_server.url, key="bounded")
     policy = ja.RetryPolicy(max_retry_after=2.0)
-    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=policy) as client:
+    async with ja.AccountsClient(
+        "key", base_url=server.url, rate_limit=limit, retry=policy
+    ) as client:
         with pytest.raises(ja.RateLimitError):
             await client.list_accounts("throttle-1")
     async with redis.asyncio.Redis.from_url(redis_server.url) as store:
@@ -224,7 +235,7 @@ async def test_shared_hold_is_bounded_by_max_retry_after(
 
 @pytest.mark.asyncio
 async def test_redis_stopped_mid_run(redis_server: RedisServer, server: TimingServer) -> None:
-    """Redis stopped mid-run: calls fail fast with RateLimitStoreError, send nothing, then recover."""
+    """Redis stopped mid-run: calls fail fast (RateLimitStoreError), send nothing, then recover."""
     limit = ja.RateLimit(1000, store=redis_server.url, key="stopping")
     async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
         await client.list_accounts("before-1")
