@@ -29,8 +29,8 @@ from juspay_accounts.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from juspay_accounts._stats import ClientStats
     from juspay_accounts._ratelimit import Budget
+    from juspay_accounts._stats import ClientStats
 
 __all__ = [
     "DEFAULT_RETRY_STATUSES",

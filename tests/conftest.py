@@ -19,7 +19,7 @@ import juspay_accounts as ja
 from juspay_accounts.testing import FakeJuspay
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
 
 
 def _shim_aioresponses() -> None:
@@ -115,9 +115,8 @@ class RedisServer:
             self.process = None
 
 
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """A real Redis for this test, stopped after it; skipped (failed in CI) without one."""
+def find_redis_server() -> str:
+    """The redis-server to run; a missing one skips the test, or fails it in CI."""
     executable = shutil.which("redis-server")
     if executable is None:
         if os.environ.get("CI"):
@@ -126,9 +125,21 @@ def redis_server() -> Iterator[RedisServer]:
             )
         pytest.skip(
             "needs redis-server on the PATH: apt-get install redis-server (Debian, Ubuntu), "
-            "brew install redis (macOS), or https://redis.io/docs/latest/get-started/"
+            "brew install redis (macOS), or see https://redis.io/docs/latest/get-started/"
         )
-    server = RedisServer(executable)
+    return executable
+
+
+@pytest.fixture
+def redis_finder() -> Callable[[], str]:
+    """:func:`find_redis_server` itself, for the test of a machine without Redis."""
+    return find_redis_server
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis for this test, stopped after it; skipped (failed in CI) without one."""
+    server = RedisServer(find_redis_server())
     server.start()
     yield server
     server.stop()

@@ -22,7 +22,7 @@ from aiohttp import web
 import juspay_accounts as ja
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from conftest import RedisServer
 
@@ -290,3 +290,16 @@ async def test_store_error_keeps_the_password_secret(
     texts = [str(error), repr(error), repr(limit), repr(error.__cause__), repr(error.__context__)]
     assert not [text for text in texts if "s3cret-pw" in text]
     assert (None, None) == (error.__cause__, error.__context__)
+
+
+def test_missing_redis_server_fails_in_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, redis_finder: Callable[[], str]
+) -> None:
+    """Without redis-server the Redis tests fail when CI is set, else skip saying how to get it."""
+    monkeypatch.setattr("shutil.which", lambda _name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="redis-server is missing"):
+        redis_finder()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
+        redis_finder()
