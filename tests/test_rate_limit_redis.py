@@ -100,16 +100,6 @@ async def _start_process(*args: str) -> asyncio.subprocess.Process:
     return process
 
 
-def _most_in_any_window(times: list[float], per_second: float, burst: int) -> float:
-    """The largest excess of requests over ``burst + per_second * window`` in any window."""
-    worst = 0.0
-    for i, start in enumerate(times):
-        for j in range(i, len(times)):
-            allowed = burst + per_second * (times[j] - start)
-            worst = max(worst, (j - i + 1) - allowed)
-    return worst
-
-
 @pytest.mark.asyncio
 async def test_three_processes_share_one_budget(
     redis_server: RedisServer, server: TimingServer
@@ -117,7 +107,9 @@ async def test_three_processes_share_one_budget(
     """Three processes on one Redis budget of 100/s take 300 requests' worth of time, not 100's.
 
     Alongside, one process with a budget of its own (memory://) shows what the limit
-    allows one of them alone. Figures: run with ``-s``.
+    allows one of them alone. Only lower bounds on time are asserted: on a loaded machine
+    requests can arrive in clumps after their start (the exact schedule is pinned on a fake
+    clock in test_rate_limit.py). Figures: run with ``-s``.
     """
     per_second, burst, count = 100, 20, 100
     common = (str(per_second), str(burst), str(count))
@@ -147,9 +139,6 @@ async def test_three_processes_share_one_budget(
     )
     assert (300, 100) == (len(shared), len(own))
     assert shared_span >= 2 * alone
-    # Never more than the budget allows in any window (5 requests of slack for the
-    # network between a request's start and its arrival).
-    assert _most_in_any_window(shared, per_second, burst) <= 5
     # Alone, a process is not held back by the others: the test can tell the two apart.
     assert own_span < shared_span / 2
 
