@@ -8,6 +8,7 @@ arrives. Nothing here sleeps to make time pass; the waiting is the limiter's.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 import time
@@ -40,6 +41,7 @@ class TimingServer:
         """Nothing is listening until :meth:`start`."""
         self.arrivals: list[tuple[float, str]] = []
         self.retry_after = retry_after
+        self.before_throttling: Callable[[], None] | None = None
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -47,6 +49,8 @@ class TimingServer:
         customer_id = request.match_info["customer_id"]
         self.arrivals.append((time.monotonic(), customer_id))
         if customer_id.startswith("throttle"):
+            if self.before_throttling is not None:
+                self.before_throttling()
             return web.Response(
                 status=429,
                 body=b'{"status": "too_many_requests"}',
@@ -292,3 +296,53 @@ def test_missing_redis_server_fails_in_ci_and_skips_elsewhere(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
         redis_finder()
+
+
+@pytest.mark.asyncio
+async def test_redis_budget_spaces_requests_in_one_process(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """With burst=1 and 20/s through Redis, requests of one client arrive 50 ms apart or more."""
+    limit = ja.RateLimit(20, burst=1, store=redis_server.url, key="spaced")
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        await asyncio.gather(*(client.list_accounts(f"spaced-{n}") for n in range(4)))
+    times = server.times_of("spaced")
+    assert 4 == len(times)
+    assert min(later - earlier for earlier, later in itertools.pairwise(times)) >= 0.045
+
+
+@pytest.mark.asyncio
+async def test_retry_after_zero_sets_no_shared_hold(
+    redis_server: RedisServer, server: TimingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 429 with Retry-After: 0 holds nobody back: no hold key, and nothing failed to write."""
+    server.retry_after = "0"
+    limit = ja.RateLimit(1000, store=redis_server.url, key="zero")
+    disabled = ja.RetryPolicy.disabled()
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=disabled) as c:
+        with pytest.raises(ja.RateLimitError):
+            await c.list_accounts("throttle-1")
+    async with redis.asyncio.Redis.from_url(redis_server.url) as store:
+        assert 0 == await store.exists("zero:hold")
+    assert [] == [r for r in caplog.records if "could not share" in r.getMessage()]
+
+
+@pytest.mark.asyncio
+async def test_a_429_that_cannot_be_shared_is_logged_and_still_reported(
+    redis_server: RedisServer, server: TimingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis gone between the token and the 429: the call reports the 429 and a warning says so."""
+    limit = ja.RateLimit(1000, store=redis_server.url)
+    server.before_throttling = redis_server.stop
+    disabled = ja.RetryPolicy.disabled()
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=disabled) as c:
+        with pytest.raises(ja.RateLimitError, match="HTTP 429"):
+            await c.list_accounts("throttle-1")
+    [record] = [r for r in caplog.records if "could not share" in r.getMessage()]
+    assert "WARNING" == record.levelname
+
+
+def test_budget_repr_hides_the_password() -> None:
+    """The Redis budget's repr names the store without its password."""
+    budget = ja._ratelimit.RedisBudget(ja.RateLimit(1, store="redis://:pw-123@127.0.0.1:1/0"))
+    assert "<RedisBudget redis://:***@127.0.0.1:1/0>" == repr(budget)
