@@ -302,13 +302,19 @@ def test_missing_redis_server_fails_in_ci_and_skips_elsewhere(
 async def test_redis_budget_spaces_requests_in_one_process(
     redis_server: RedisServer, server: TimingServer
 ) -> None:
-    """With burst=1 and 20/s through Redis, requests of one client arrive 50 ms apart or more."""
-    limit = ja.RateLimit(20, burst=1, store=redis_server.url, key="spaced")
+    """With burst=1 and 50/s through Redis, requests arrive 20 ms apart, after a few asks."""
+    limit = ja.RateLimit(50, burst=1, store=redis_server.url, key="spaced")
     async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
-        await asyncio.gather(*(client.list_accounts(f"spaced-{n}") for n in range(4)))
+        await asyncio.gather(*(client.list_accounts(f"spaced-{n}") for n in range(10)))
     times = server.times_of("spaced")
-    assert 4 == len(times)
-    assert min(later - earlier for earlier, later in itertools.pairwise(times)) >= 0.045
+    assert 10 == len(times)
+    assert min(later - earlier for earlier, later in itertools.pairwise(times)) >= 0.015
+    # One call at a time asks Redis, and sleeps until the next token is due rather than
+    # polling: about two asks per request, not one per waiting call per freed token.
+    async with redis.asyncio.Redis.from_url(redis_server.url) as store:
+        stats = await store.info("commandstats")
+    asked = sum(stats.get(f"cmdstat_{cmd}", {}).get("calls", 0) for cmd in ("evalsha", "eval"))
+    assert 10 <= asked <= 30
 
 
 @pytest.mark.asyncio
