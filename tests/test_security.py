@@ -51,14 +51,22 @@ class Everything(logging.Handler):
 
 
 @pytest.mark.asyncio
-async def test_api_key_never_leaks(monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: PLR0915 - one long scenario on purpose
+async def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:  # noqa: PLR0915 - one long scenario on purpose
     """Across successes, retries, every error class and a timeout, nothing shows the key."""
     handler = Everything()
     root = logging.getLogger()
-    monkeypatch.setattr(root, "level", logging.DEBUG)
     root.addHandler(handler)
-    for name in ("juspay_accounts", "aiohttp", "aiohttp.client", "aiohttp.internal", "asyncio"):
-        monkeypatch.setattr(logging.getLogger(name), "level", logging.DEBUG)
+    # set_level, not setting .level: it also clears the loggers' isEnabledFor caches, which
+    # an earlier test's retry logged at INFO would otherwise have left saying "disabled".
+    for name in (
+        None,
+        "juspay_accounts",
+        "aiohttp",
+        "aiohttp.client",
+        "aiohttp.internal",
+        "asyncio",
+    ):
+        caplog.set_level(logging.DEBUG, logger=name)
     asyncio.get_running_loop().set_debug(True)
     texts: list[str] = []
     try:
