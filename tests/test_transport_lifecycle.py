@@ -1,0 +1,154 @@
+"""One client across event loops, and sessions that cannot be used: clear library errors."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import warnings
+from typing import TYPE_CHECKING
+
+import aiohttp
+import pytest
+
+import juspay_accounts as ja
+from juspay_accounts.testing import FakeJuspay, Fault
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def fake_in_a_thread() -> Iterator[FakeJuspay]:
+    """A fake Juspay on its own thread and loop, so it outlives the tests' ``asyncio.run`` loops."""
+    loop = asyncio.new_event_loop()
+    fake = FakeJuspay()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=30)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+def test_module_level_client_serves_successive_event_loops(fake_in_a_thread: FakeJuspay) -> None:
+    """A client built outside any loop works in one asyncio.run after another, with no warning."""
+    fake = fake_in_a_thread
+    fake.add_account("a")
+    fake.add_account("b")
+    fake.add_account("b")
+    client = ja.AccountsClient(
+        fake.api_key, base_url=fake.url, retry=ja.RetryPolicy().without_waiting()
+    )
+    sessions: list[aiohttp.ClientSession | None] = []
+
+    async def use(customer_id: str) -> int:
+        # One retry per loop: the wait for it must work in each loop too.
+        fake.inject(Fault.respond(503, "busy"), customer_id=customer_id)
+        page = await client.list_accounts(customer_id)
+        sessions.append(client._session)
+        return page.total
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        totals = [asyncio.run(use("a")), asyncio.run(use("b"))]
+        gc.collect()
+    assert [] == [f"{w.category.__name__}: {w.message}" for w in caught]
+    assert [1, 2] == totals
+    assert 4 == len(fake.requests)
+    first, second = sessions
+    assert first is not None
+    assert second is not None
+    assert first is not second
+    # Each loop's session was closed as that loop ended, inside it.
+    assert (True, True) == (first.closed, second.closed)
+    assert not client.closed
+
+
+@pytest.mark.parametrize("used_in_first_loop", [True, False])
+def test_given_session_of_a_finished_loop_is_a_clear_error(
+    fake_in_a_thread: FakeJuspay, used_in_first_loop: bool
+) -> None:
+    """A session the caller made in an earlier, closed loop fails at once with ClientClosedError."""
+    fake = fake_in_a_thread
+    fake.add_account("a")
+    made: dict[str, object] = {}
+
+    async def first() -> None:
+        # force_close: no connection outlives the loop, so closing it later warns of nothing.
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        client = ja.AccountsClient(fake.api_key, base_url=fake.url, session=session)
+        made.update(session=session, client=client)
+        if used_in_first_loop:
+            await client.list_accounts("a")
+
+    async def second() -> None:
+        client = made["client"]
+        assert isinstance(client, ja.AccountsClient)
+        await client.list_accounts("a")
+
+    asyncio.run(first())
+    with pytest.raises(ja.ClientClosedError, match="event loop") as info:
+        asyncio.run(second())
+    assert "create" in str(info.value)
+    assert int(used_in_first_loop) == len(fake.requests)
+    session = made["session"]
+    assert isinstance(session, aiohttp.ClientSession)
+    asyncio.run(session.close())
+
+
+@pytest.mark.asyncio
+async def test_closed_given_session_is_a_library_error(fake: FakeJuspay) -> None:
+    """A closed session of the caller's gives ClientClosedError naming it, and sends nothing."""
+    fake.add_customer("c")
+    session = aiohttp.ClientSession()
+    await session.close()
+    client = ja.AccountsClient(fake.api_key, base_url=fake.url, session=session)
+    with pytest.raises(ja.ClientClosedError, match="session passed to this client is closed"):
+        await client.list_accounts("c")
+    with pytest.raises(ja.ClientClosedError):  # a fan-out stops at it, not once per customer
+        await client.gather_accounts(["c", "d"])
+    assert [] == fake.requests
+
+
+@pytest.mark.asyncio
+async def test_session_with_auth_is_refused_when_the_client_is_built(fake: FakeJuspay) -> None:
+    """A session made with ``auth=`` is a ValueError at construction, not at the first call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # aiohttp 3.14 deprecates BasicAuth
+        session = aiohttp.ClientSession(auth=aiohttp.BasicAuth("user", "password"))
+    try:
+        with pytest.raises(ValueError, match="auth"):
+            ja.AccountsClient(fake.api_key, base_url=fake.url, session=session)
+    finally:
+        await session.close()
+    assert [] == fake.requests
+
+
+@pytest.mark.asyncio
+async def test_timeout_without_a_time_limit_is_a_timeout_error(fake: FakeJuspay) -> None:
+    """A session's own timeout, with none set on the client, is an APITimeoutError saying so."""
+    fake.add_customer("c")
+    fake.inject(Fault.answer_late(5.0))
+
+    async def give_up_quickly(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        async with asyncio.timeout(0.05):
+            return await handler(request)
+
+    async with aiohttp.ClientSession(middlewares=(give_up_quickly,)) as session:
+        client = ja.AccountsClient(
+            fake.api_key,
+            base_url=fake.url,
+            session=session,
+            timeout=None,
+            retry=ja.RetryPolicy(max_attempts=1, deadline=None),
+        )
+        with pytest.raises(ja.APITimeoutError, match="no time limit") as info:
+            await client.list_accounts("c")
+    assert "127.0.0.1" in str(info.value)
