@@ -7,7 +7,6 @@ the protocol deciphers.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import logging
@@ -85,16 +84,20 @@ class AccountsClient:
             call.
         retry: How calls ride out transient failures; see :class:`RetryPolicy`. Each call
             may override it.
-        session: An :class:`aiohttp.ClientSession` to send with. The client uses it and
-            never closes it. Without one, the client creates its own (in the running
-            event loop, on first use) and closes it in :meth:`aclose`.
+        session: An :class:`aiohttp.ClientSession` to send with, used as you configured
+            it (its cookie jar included) and never closed by the client. It must not be
+            made with ``auth=`` (the client sends the key itself), and serves only the
+            event loop it was created in. Without one, the client creates its own, which
+            keeps no cookies, on first use in each event loop, and closes it in
+            :meth:`aclose` or when that loop shuts down.
         max_connections: The size of the connection pool of a session the client
             creates (ignored when ``session`` is given).
         user_agent: Replaces the default ``User-Agent``, which names this library,
             aiohttp and Python with their versions.
-        max_response_bytes: The largest success body read (16 MiB by default). A larger
-            one is refused with :class:`ResponseValidationError` without being read into
-            memory.
+        max_response_bytes: The largest success body read (16 MiB by default), counted
+            after decoding any ``Content-Encoding``. A larger one is refused with
+            :class:`ResponseValidationError`: unread when ``Content-Length`` says so, else
+            as soon as the limit is passed, so a small gzip bomb never inflates past it.
         allow_insecure_http: Allow a plain ``http://`` ``base_url`` to a host other than
             loopback. Off by default, because the API key would cross the network
             unencrypted. (TLS certificates are always verified, unless you pass a session
@@ -105,12 +108,11 @@ class AccountsClient:
 
     Raises:
         ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
-            or another argument is invalid.
+            ``session`` was made with ``auth=``, or another argument is invalid.
     """
 
     __slots__ = (
         "_budget",
-        "_closed_event",
         "_hold",
         "_rate_limit",
         "_retry",
@@ -165,8 +167,6 @@ class AccountsClient:
             raise TypeError(msg)
         self._rate_limit = rate_limit
         self._budget = None if rate_limit is None else open_budget(rate_limit)
-        # Wakes calls waiting to retry when the client closes (no loop needed to create it).
-        self._closed_event = asyncio.Event()
 
     def __repr__(self) -> str:
         """Say where the client points, never with the API key."""
@@ -224,7 +224,6 @@ class AccountsClient:
         :class:`ClientClosedError` (a fan-out raises it); their connections are released.
         Calling it again does nothing.
         """
-        self._closed_event.set()
         await self._transport.aclose()
         if self._budget is not None:
             await self._budget.aclose()
@@ -276,7 +275,7 @@ class AccountsClient:
             attempt_timeout=self._timeout,
             hold=self._hold,
             customer_id=customer_id,
-            closed=self._closed_event,
+            closed=self._transport.closed_event(),
             stats=self._stats,
             budget=self._budget,
         )

@@ -4,10 +4,16 @@
 session lazily inside the running event loop (or uses the one it was given, and never
 closes that), sends a :class:`~juspay_accounts._protocol.Request`, reads the answer within
 the size limits, and maps aiohttp's and asyncio's failures to the library's own errors.
+
+A session belongs to the event loop it was made in. The transport's own session is made
+per loop and closed as that loop shuts down (``asyncio.run`` finalises async generators
+before closing its loop, and one of them holds the session), so one client can serve one
+``asyncio.run`` after another; a given session is only ever used in its own loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import platform
 from typing import TYPE_CHECKING, Final
@@ -20,11 +26,12 @@ from juspay_accounts.exceptions import (
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
+    JuspayError,
     ResponseValidationError,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import AsyncGenerator, Mapping
 
     from juspay_accounts._protocol import Request
     from juspay_accounts._stats import ClientStats
@@ -45,14 +52,71 @@ DEFAULT_USER_AGENT: Final = (
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 
+_MESSAGE_CHARS: Final = 300
+"""How much of an aiohttp error's message the library's own message keeps."""
+
+_NEW_SESSION_HINT: Final = (
+    "a ClientSession belongs to the event loop it was created in: create the session and "
+    "the client inside the loop that uses them, or pass no session and let the client make "
+    "its own (one per event loop)"
+)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its white space collapsed, cut to a few hundred characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MESSAGE_CHARS else flat[: _MESSAGE_CHARS - 1] + "…"
+
+
+def _describe(exc: BaseException) -> str:
+    """The class name and message of an aiohttp or asyncio error, never its request."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        text = f"{exc.status}, {exc.message}"  # str() would add the URL, repr() the headers
+    else:
+        text = str(exc)
+    return f"{type(exc).__name__}: {_one_line(text)}" if text else type(exc).__name__
+
+
+def _carries_request(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it chains, holds aiohttp's ``request_info``.
+
+    ``ClientResponseError`` and its subclasses (raised for a bad status line, an oversized
+    header, a broken chunk...) keep the request's headers there, ``Authorization`` included.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if hasattr(current, "request_info"):
+            return True
+        pending += (current.__cause__, current.__context__)
+    return False
+
+
+async def _close_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Hold ``session`` open until closed, or until its event loop shuts down.
+
+    ``asyncio.run``, ``asyncio.Runner`` (and so pytest-asyncio) finalise every async generator
+    still suspended before they close the loop: this one then closes the session, inside its
+    own loop, so a client that outlives the loop leaves no connection and no warning behind.
+    """
+    try:
+        yield
+    finally:
+        await session.close()
+
 
 class Transport:
     """Send requests over an aiohttp session: one the caller gave, or one it creates and owns.
 
     Args:
-        session: A session to send with; never closed here. Without one, the transport
-            creates its own on first use (inside the running loop) and closes it in
-            :meth:`aclose`.
+        session: A session to send with; never closed here, and never used from another
+            event loop than its own. Without one, the transport creates its own on first
+            use in each event loop (keeping no cookies) and closes it in :meth:`aclose`, or
+            when that loop shuts down.
         max_connections: The connection pool size of a session the transport creates.
         timeout: The usual time limit of one attempt (``None`` for none); a ``send`` with
             this limit reuses one prepared :class:`aiohttp.ClientTimeout`.
@@ -60,13 +124,17 @@ class Transport:
         stats: Where each request sent is counted.
 
     Raises:
-        ValueError: ``max_connections`` or ``max_response_bytes`` is below 1.
+        ValueError: ``max_connections`` or ``max_response_bytes`` is below 1, or the
+            session was made with ``auth=`` (it would clash with the API key's header).
     """
 
     __slots__ = (
         "_client_timeout",
         "_closed",
+        "_closed_event",
+        "_closer",
         "_given",
+        "_loop",
         "_max_connections",
         "_max_response_bytes",
         "_owned",
@@ -90,8 +158,18 @@ class Transport:
         if max_response_bytes < 1:
             msg = f"max_response_bytes must be at least 1, got {max_response_bytes}"
             raise ValueError(msg)
+        if session is not None and session.auth is not None:
+            msg = (
+                "the session was created with auth=, which would clash with the API key's "
+                "Authorization header (aiohttp refuses both): pass a session without auth"
+            )
+            raise ValueError(msg)
         self._given = session
         self._owned: aiohttp.ClientSession | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
+        # The event loop the session (and the closed event) belong to; None before first use.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed_event = asyncio.Event()  # binds to a loop only when first waited on
         self._max_connections = max_connections
         self._max_response_bytes = max_response_bytes
         self._timeout = timeout
@@ -120,24 +198,81 @@ class Transport:
         return self._closed
 
     async def aclose(self) -> None:
-        """Refuse further requests and close the session created here, if any."""
+        """Refuse further requests, wake retry waits, and close the session created here."""
         self._closed = True
+        self._closed_event.set()
         owned, self._owned = self._owned, None
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            await closer.aclose()
         if owned is not None:
             await owned.close()
 
-    def _get_session(self) -> aiohttp.ClientSession:
+    def closed_event(self) -> asyncio.Event:
+        """An event set when the transport closes, for the running loop (an Event binds to one).
+
+        Raises:
+            ClientClosedError: the transport is closed, or its session cannot serve this loop.
+        """
+        if self._closed or asyncio.get_running_loop() is not self._loop:
+            self._adopt_running_loop()
+        return self._closed_event
+
+    def _adopt_running_loop(self) -> None:
+        """Serve the running event loop from now on, or say why this cannot be done."""
         if self._closed:
             msg = "this AccountsClient is closed; create a new one"
             raise ClientClosedError(msg)
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+            return
         if self._given is not None:
+            msg = (
+                "the aiohttp session passed to this client was used in another event loop, and "
+                f"cannot serve this one: {_NEW_SESSION_HINT}"
+            )
+            raise ClientClosedError(msg)
+        if self._owned is not None and not self._owned.closed:
+            how = (
+                "was closed without finalising async generators (asyncio.run and "
+                "asyncio.Runner do), so its session is still open: await client.aclose() "
+                "before the loop ends, and create a new client"
+                if self._loop.is_closed()
+                else "is still open: create one client per event loop"
+            )
+            msg = f"this client's session belongs to another event loop, which {how}"
+            raise ClientClosedError(msg)
+        # The old loop finished, closing its session on the way out: start afresh here.
+        self._loop = loop
+        self._owned = None
+        self._closer = None
+        self._closed_event = asyncio.Event()
+
+    async def _open_session(self) -> aiohttp.ClientSession:
+        """The session for the running loop: the given one, or one created here."""
+        if self._given is not None:
+            if self._given.closed:
+                msg = (
+                    "the aiohttp session passed to this client is closed; keep it open while "
+                    "the client is in use"
+                )
+                raise ClientClosedError(msg)
             return self._given
-        if self._owned is None:
-            # Created here, inside the running loop, rather than in __init__, so that a
-            # client can be built at import time or outside any loop.
-            connector = aiohttp.TCPConnector(limit=self._max_connections)
-            self._owned = aiohttp.ClientSession(connector=connector)
-        return self._owned
+        if self._owned is not None:
+            # Only a session closed as its loop shut down gets here (a call made during
+            # that shutdown, after the session closed).
+            msg = "this client's session was closed as its event loop shut down"
+            raise ClientClosedError(msg)
+        # Created here, inside the running loop, rather than in __init__, so that a client can
+        # be built at import time or outside any loop. Juspay's API is stateless: a cookie one
+        # answer sets must not ride along with another customer's request.
+        connector = aiohttp.TCPConnector(limit=self._max_connections)
+        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        closer = _close_with_its_loop(session)
+        await anext(closer)  # suspended inside its try, and known to the loop from now on
+        self._owned, self._closer = session, closer
+        return session
 
     async def send(
         self, request: Request, time_limit: float | None
@@ -153,12 +288,18 @@ class Transport:
             APIConnectionError: any other failure to send or receive.
             ResponseValidationError: a success body larger than ``max_response_bytes``.
         """
-        session = self._get_session()
+        if self._closed or asyncio.get_running_loop() is not self._loop:
+            self._adopt_running_loop()
+        session = self._owned if self._given is None else self._given
+        if session is None or session.closed:
+            session = await self._open_session()
         self._stats.requests += 1
         url = yarl.URL(request.url, encoded=True)
         debug = _LOG.isEnabledFor(logging.DEBUG)
         if debug:
             _LOG.debug("%s %s", request.method, url.path_safe)
+        cause: BaseException
+        failure: JuspayError
         try:
             async with session.request(
                 request.method,
@@ -174,34 +315,67 @@ class Transport:
             ) as response:
                 status, headers = response.status, response.headers
                 body = await self._read(response)
-        except TimeoutError as exc:
-            msg = f"no answer from {url.host} within {time_limit:.2f} s"
-            raise APITimeoutError(msg) from exc
-        except aiohttp.ClientError as exc:
-            if self._closed:
-                msg = "the client was closed while this request was in flight"
-                raise ClientClosedError(msg) from exc
-            msg = f"request to {url.host} failed: {type(exc).__name__}: {exc}"
-            raise APIConnectionError(msg) from exc
-        if debug:
-            _LOG.debug(
-                "%s %s -> %s (request id %s)",
-                request.method,
-                url.path_safe,
-                status,
-                headers.get("x-request-id"),
+        except (TimeoutError, aiohttp.ClientError, RuntimeError) as exc:
+            if isinstance(exc, (RecursionError, NotImplementedError)):
+                raise  # a bug to see, not a session that cannot be used
+            cause = exc
+            failure = self._failure(exc, url.host, time_limit)
+        else:
+            if debug:
+                _LOG.debug(
+                    "%s %s -> %s (request id %s)",
+                    request.method,
+                    url.path_safe,
+                    status,
+                    headers.get("x-request-id"),
+                )
+            return status, headers, body
+        # Raised outside the except clauses, so Python does not chain the original error as
+        # __context__: aiohttp's ClientResponseError family carries the request headers, the
+        # API key among them, and must not be reachable from what the library raises.
+        if _carries_request(cause):
+            raise failure
+        raise failure from cause
+
+    def _failure(
+        self, exc: BaseException, host: str | None, time_limit: float | None
+    ) -> JuspayError:
+        """The library's error for an aiohttp or asyncio failure of one request."""
+        if isinstance(exc, TimeoutError):  # before ClientError: aiohttp's timeouts are both
+            return APITimeoutError(
+                f"no answer from {host} within {time_limit:.2f} s"
+                if time_limit is not None
+                else f"no answer from {host}: {_describe(exc)}, though this client set no "
+                "time limit (the session's own timeout or middleware did)"
             )
-        return status, headers, body
+        if isinstance(exc, aiohttp.ClientError):
+            if self._closed:
+                return ClientClosedError("the client was closed while this request was in flight")
+            return APIConnectionError(f"request to {host} failed: {_describe(exc)}")
+        # A RuntimeError: aiohttp's way to say a session cannot be used (closed, another loop).
+        return ClientClosedError(
+            f"the aiohttp session cannot send from this event loop ({_describe(exc)}): "
+            f"{_NEW_SESSION_HINT}"
+        )
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        """The body, refusing a success body over the limit and cutting an error body short."""
+        """The body, refusing a success body over the limit and cutting an error body short.
+
+        Both limits count decoded bytes: ``Content-Length`` (and so ``read()``) is trusted
+        only for a body sent without ``Content-Encoding``; a compressed one is counted as
+        ``response.content`` inflates it, so a small gzip bomb stops at the limit.
+        """
         success = 200 <= response.status < 300  # noqa: PLR2004 - the success range
         limit = self._max_response_bytes if success else _ERROR_BODY_BYTES
         length = response.content_length
-        if length is not None and length <= limit:
-            return await response.read()
-        if success and length is not None:
-            raise self._too_large(response, f"Content-Length {length}")
+        if length is not None and response.headers.get("Content-Encoding", "identity") in (
+            "identity",
+            "",
+        ):
+            if length <= limit:
+                return await response.read()
+            if success:
+                raise self._too_large(response, f"Content-Length {length}; not read")
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(_ERROR_BODY_BYTES):
@@ -209,13 +383,13 @@ class Transport:
             size += len(chunk)
             if size > limit:
                 if success:
-                    raise self._too_large(response, f"more than {limit} bytes")
+                    raise self._too_large(response, f"more than {limit} bytes decoded")
                 break  # an error body: the first part says all there is to say
         return b"".join(chunks)[:limit]
 
     def _too_large(self, response: aiohttp.ClientResponse, size: str) -> ResponseValidationError:
         return ResponseValidationError(
-            f"HTTP {response.status} answer refused unread: the body ({size}) is larger than "
+            f"HTTP {response.status} answer refused: the body ({size}) is larger than "
             f"max_response_bytes={self._max_response_bytes}",
             status=response.status,
             errors=(f"body larger than {self._max_response_bytes} bytes @ $",),

@@ -15,7 +15,7 @@
     ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
     ├── PaginationError             pages that do not add up: a walk that would loop
     ├── InvalidInputError           (also a ValueError) an id that cannot be sent
-    ├── ClientClosedError           (also a RuntimeError) the client was closed
+    ├── ClientClosedError           (also a RuntimeError) the client, or its session, is closed
     └── RateLimitStoreError         the rate limit's shared store (Redis) could not be used
 
 Every exception carries ``request_id`` (Juspay's, when the server sent one; quote it to
@@ -338,12 +338,19 @@ class InvalidInputError(JuspayError, ValueError):
 
 
 class ClientClosedError(JuspayError, RuntimeError):
-    """The client was closed: before this call, or while it was in flight or waiting to retry.
+    """The client cannot send any more: it, or the session it sends with, is closed or unusable.
 
-    Never retried. A fan-out stops at it rather than reporting it for every customer.
+    Raised when the client was closed (before this call, or while it was in flight or
+    waiting to retry), when a session you passed is closed, or when that session belongs to
+    another event loop than the running one (an aiohttp session serves only the loop it was
+    created in). The message says which. Never retried. A fan-out stops at it rather than
+    reporting it for every customer.
     """
 
-    hint = "Create a new AccountsClient, or close it only when the application shuts down."
+    hint = (
+        "Create a new AccountsClient (and session) in the event loop that uses it, or close "
+        "it only when the application shuts down."
+    )
 
 
 class RateLimitStoreError(JuspayError):

@@ -275,8 +275,6 @@ async def test_oversized_body_is_refused_unread(fake: FakeJuspay) -> None:
                 ja.ResponseValidationError, match="larger than max_response_bytes=100000"
             ):
                 await client.list_accounts("c")
-        fake.inject(Fault.respond(503, "x" * 500_000, chunked=True))
-        with pytest.raises(ja.ServerError) as info:
-            await client.list_accounts("c")
-        assert 2048 == len(info.value.body)
+        # The 64 KiB cap on error bodies is measured on the wire (bytes the server got out)
+        # in tests/test_transport_limits.py::test_error_body_read_stops_near_the_cap.
         assert 0 == (await client.list_accounts("c")).total

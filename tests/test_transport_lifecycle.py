@@ -41,16 +41,23 @@ def test_module_level_client_serves_successive_event_loops(fake_in_a_thread: Fak
     fake.add_account("a")
     fake.add_account("b")
     fake.add_account("b")
+    waits_done: list[str] = []  # one per wait that ran to its end
+
+    async def short_sleep(_seconds: float) -> None:
+        await asyncio.sleep(0.01)  # ends early, unrecorded, if the wait breaks in this loop
+        waits_done.append("done")
+
     client = ja.AccountsClient(
-        fake.api_key, base_url=fake.url, retry=ja.RetryPolicy().without_waiting()
+        fake.api_key, base_url=fake.url, retry=ja.RetryPolicy(sleep=short_sleep)
     )
     sessions: list[aiohttp.ClientSession | None] = []
 
     async def use(customer_id: str) -> int:
-        # One retry per loop: the wait for it must work in each loop too.
+        # One retry per loop: its wait (which the client's closing can cut short) must
+        # work in each loop too.
         fake.inject(Fault.respond(503, "busy"), customer_id=customer_id)
         page = await client.list_accounts(customer_id)
-        sessions.append(client._session)
+        sessions.append(client._transport.session)
         return page.total
 
     with warnings.catch_warnings(record=True) as caught:
@@ -60,6 +67,7 @@ def test_module_level_client_serves_successive_event_loops(fake_in_a_thread: Fak
     assert [] == [f"{w.category.__name__}: {w.message}" for w in caught]
     assert [1, 2] == totals
     assert 4 == len(fake.requests)
+    assert ["done", "done"] == waits_done
     first, second = sessions
     assert first is not None
     assert second is not None

@@ -259,11 +259,11 @@ async def refusing_server() -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
 
 
-CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 HOSTILE: dict[str, tuple[Callable[[], contextlib.AbstractAsyncContextManager[str]], str]] = {
     "bad status line": (
         functools.partial(raw_server, b"HTTP/1.1 abc Nope\r\nContent-Length: 0\r\n\r\n"),
-        "ClientResponseError: 400, message='Bad status line: Invalid status code",
+        "ClientResponseError: 400, Bad status line: Invalid status code",
     ),
     "not http": (functools.partial(raw_server, b"garbage\r\n\r\n"), "Bad status line"),
     "oversized header": (
