@@ -260,9 +260,9 @@ class Transport:
                 raise ClientClosedError(msg)
             return self._given
         if self._owned is not None:
-            # Only a session closed as its loop shut down gets here (a call made during
-            # that shutdown, after the session closed).
-            msg = "this client's session was closed as its event loop shut down"
+            # Only a session closed as its loop shuts down gets here: a call made during
+            # that shutdown (by another async generator's clean-up) after the session closed.
+            msg = "this client's session is closed: its event loop is shutting down"
             raise ClientClosedError(msg)
         # Created here, inside the running loop, rather than in __init__, so that a client can
         # be built at import time or outside any loop. Juspay's API is stateless: a cookie one

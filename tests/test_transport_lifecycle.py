@@ -160,3 +160,52 @@ async def test_timeout_without_a_time_limit_is_a_timeout_error(fake: FakeJuspay)
         with pytest.raises(ja.APITimeoutError, match="no time limit") as info:
             await client.list_accounts("c")
     assert "127.0.0.1" in str(info.value)
+
+
+def test_client_in_use_by_another_open_loop_is_a_clear_error(fake_in_a_thread: FakeJuspay) -> None:
+    """While the loop that owns the client's session is still open, another loop is refused."""
+    fake_in_a_thread.add_customer("a")
+    client = ja.AccountsClient(fake_in_a_thread.api_key, base_url=fake_in_a_thread.url)
+    first = asyncio.new_event_loop()
+    try:
+        first.run_until_complete(client.list_accounts("a"))
+        with pytest.raises(ja.ClientClosedError, match="one client per event loop"):
+            asyncio.run(client.list_accounts("a"))
+        assert 0 == first.run_until_complete(client.list_accounts("a")).total
+    finally:
+        first.run_until_complete(client.aclose())
+        first.close()
+    assert 2 == len(fake_in_a_thread.requests)
+
+
+def test_loop_closed_without_finalising_is_a_clear_error(fake_in_a_thread: FakeJuspay) -> None:
+    """A loop closed by hand (no async-generator shutdown) leaves an error that says what to do."""
+    fake_in_a_thread.add_customer("a")
+    client = ja.AccountsClient(fake_in_a_thread.api_key, base_url=fake_in_a_thread.url)
+    first = asyncio.new_event_loop()
+    first.run_until_complete(client.list_accounts("a"))
+    first.close()  # what asyncio.run would not do: its session is never closed
+    with pytest.raises(ja.ClientClosedError, match=r"await client.aclose\(\)"):
+        asyncio.run(client.list_accounts("a"))
+    with warnings.catch_warnings(record=True):
+        # The connection of the dead loop can no longer be closed cleanly: the warning
+        # about it is the point of the error above, not of this test.
+        warnings.simplefilter("always")
+        asyncio.run(client.aclose())
+        gc.collect()
+    assert client.closed
+    assert 1 == len(fake_in_a_thread.requests)
+
+
+@pytest.mark.asyncio
+async def test_own_session_closed_under_the_client_is_a_library_error(fake: FakeJuspay) -> None:
+    """If the own session is closed while the client is open (loop shutdown), calls say so."""
+    fake.add_customer("c")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+        await client.list_accounts("c")
+        session = client._transport.session
+        assert session is not None
+        await session.close()  # what the loop's shutdown does to it
+        with pytest.raises(ja.ClientClosedError, match="event loop is shutting down"):
+            await client.list_accounts("c")
+    assert 1 == len(fake.requests)
