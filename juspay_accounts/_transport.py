@@ -250,15 +250,13 @@ class Transport:
         self._closed_event = asyncio.Event()
 
     async def _open_session(self) -> aiohttp.ClientSession:
-        """The session for the running loop: the given one, or one created here."""
-        if self._given is not None:
-            if self._given.closed:
-                msg = (
-                    "the aiohttp session passed to this client is closed; keep it open while "
-                    "the client is in use"
-                )
-                raise ClientClosedError(msg)
-            return self._given
+        """A session created here for the running loop, when there is none open to use."""
+        if self._given is not None:  # only a closed one gets here
+            msg = (
+                "the aiohttp session passed to this client is closed; keep it open while "
+                "the client is in use"
+            )
+            raise ClientClosedError(msg)
         if self._owned is not None:
             # Only a session closed as its loop shuts down gets here: a call made during
             # that shutdown (by another async generator's clean-up) after the session closed.
