@@ -23,7 +23,7 @@ from juspay_accounts._client import (
     SANDBOX_URL,
     AccountsClient,
 )
-from juspay_accounts._fanout import CustomerResult, FanOut
+from juspay_accounts._fanout import CustomerResult, CustomerResultStream, FanOut
 from juspay_accounts._models import (
     AccountDetails,
     AccountPage,
@@ -85,6 +85,7 @@ __all__ = [
     "ClientStats",
     "CustomerAccount",
     "CustomerResult",
+    "CustomerResultStream",
     "ErrorField",
     "FanOut",
     "InvalidInputError",

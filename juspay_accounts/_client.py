@@ -1,22 +1,24 @@
 """The public facade, :class:`AccountsClient`: one call, a page walk or a fan-out.
 
-It checks the configuration, builds each request with :mod:`._protocol`, sends it through
-:class:`._transport.Transport` under :func:`._retry.call_with_retries`, and hands back what
-the protocol deciphers.
+It checks what the caller passes, once, where it enters; builds each request with
+:mod:`._request`; and leaves sending, retrying and walking pages to
+:class:`._fetcher.PageFetcher` over :class:`._transport.Transport`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 from typing import TYPE_CHECKING, Final, Self
 
-from juspay_accounts import _protocol
-from juspay_accounts._fanout import CustomerResult, FanOut
-from juspay_accounts._pagination import PageWalk, check_limit
+from juspay_accounts import _request
+from juspay_accounts._fanout import CustomerResult, CustomerResultStream
+from juspay_accounts._fetcher import PageFetcher
+from juspay_accounts._pagination import PageWalk, positive_int_or_none
 from juspay_accounts._ratelimit import RateLimit, open_budget
-from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
+from juspay_accounts._retry import RetryPolicy
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT, Transport
 from juspay_accounts.exceptions import ClientClosedError
@@ -112,13 +114,11 @@ class AccountsClient:
     """
 
     __slots__ = (
-        "_budget",
-        "_hold",
+        "_fetcher",
         "_rate_limit",
         "_retry",
         "_settings",
         "_stats",
-        "_timeout",
         "_transport",
     )
 
@@ -139,7 +139,7 @@ class AccountsClient:
         rate_limit: RateLimit | None = None,
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
-        self._settings = _protocol.make_settings(
+        self._settings = _request.make_settings(
             api_key=api_key,
             base_url=base_url,
             user_agent=DEFAULT_USER_AGENT if user_agent is None else user_agent,
@@ -158,15 +158,19 @@ class AccountsClient:
             max_response_bytes=max_response_bytes,
             stats=self._stats,
         )
-        self._timeout = timeout
         self._retry = RetryPolicy() if retry is None else retry
-        self._hold = RateLimitHold()
         given: object = rate_limit  # checked at run time too: a number is an easy mistake
         if given is not None and not isinstance(given, RateLimit):
             msg = f"rate_limit must be a RateLimit or None, got {type(given).__name__}"
             raise TypeError(msg)
         self._rate_limit = rate_limit
-        self._budget = None if rate_limit is None else open_budget(rate_limit)
+        self._fetcher = PageFetcher(
+            self._settings,
+            self._transport,
+            timeout=timeout,
+            stats=self._stats,
+            budget=None if rate_limit is None else open_budget(rate_limit),
+        )
 
     def __repr__(self) -> str:
         """Say where the client points, never with the API key."""
@@ -225,8 +229,7 @@ class AccountsClient:
         Calling it again does nothing.
         """
         await self._transport.aclose()
-        if self._budget is not None:
-            await self._budget.aclose()
+        await self._fetcher.aclose()
 
     async def list_accounts(
         self,
@@ -261,24 +264,13 @@ class AccountsClient:
                 a timeout), after any retries.
             ResponseValidationError: the answer is not the documented shape.
         """
-        request = _protocol.build_list_request(
+        request = _request.build_list_request(
             self._settings, customer_id, offset=offset, count=count, routing_id=routing_id
         )
+        return await self._fetcher.page(request, customer_id, offset, self._policy(retry))
 
-        async def attempt(time_limit: float | None) -> AccountPage:
-            status, headers, body = await self._transport.send(request, time_limit)
-            return _protocol.decode_list_response(status, headers, body, offset_sent=offset)
-
-        return await call_with_retries(
-            attempt,
-            policy=self._retry if retry is None else retry,
-            attempt_timeout=self._timeout,
-            hold=self._hold,
-            customer_id=customer_id,
-            closed=self._transport.closed_event(),
-            stats=self._stats,
-            budget=self._budget,
-        )
+    def _policy(self, retry: RetryPolicy | None) -> RetryPolicy:
+        return self._retry if retry is None else retry
 
     def iter_pages(
         self,
@@ -315,22 +307,10 @@ class AccountsClient:
                 more than ``max_pages`` pages.
             JuspayError: as :meth:`list_accounts` raises for any page.
         """
-        walk = PageWalk(customer_id, page_size=page_size, max_pages=max_pages)
-        _protocol.check_ids(customer_id, routing_id)  # fail at the call, not at the first page
-        return self._walk(walk, routing_id, retry)
-
-    async def _walk(
-        self, walk: PageWalk, routing_id: str | None, retry: RetryPolicy | None
-    ) -> AsyncIterator[AccountPage]:
-        while (offset := walk.next_offset()) is not None:
-            page = await self.list_accounts(
-                walk.customer_id,
-                offset=offset,
-                count=walk.page_size,
-                routing_id=routing_id,
-                retry=retry,
-            )
-            yield walk.accept(page)
+        # Checked here, at the call, and never again for the pages.
+        walk = _start_walk(customer_id, page_size, max_pages)
+        routing = _request.check_ids(customer_id, routing_id)
+        return self._fetcher.walk(walk, routing, self._policy(retry))
 
     def iter_accounts(
         self,
@@ -368,16 +348,10 @@ class AccountsClient:
         retry: RetryPolicy | None = None,
     ) -> list[CustomerAccount]:
         """Every account of a customer as a list, across all pages (see :meth:`iter_pages`)."""
-        # The same walk as iter_pages, as a plain loop: the fan-out calls this once per
-        # customer, and skipping the async generator saves about 10 µs each.
-        walk = PageWalk(customer_id, page_size=page_size, max_pages=max_pages)
-        accounts: list[CustomerAccount] = []
-        while (offset := walk.next_offset()) is not None:
-            page = await self.list_accounts(
-                customer_id, offset=offset, count=walk.page_size, routing_id=routing_id, retry=retry
-            )
-            accounts.extend(walk.accept(page).accounts)
-        return accounts
+        walk = _start_walk(customer_id, page_size, max_pages)
+        routing = _request.check_ids(customer_id, routing_id)
+        pages = await self._fetcher.pages_of(walk, routing, self._policy(retry))
+        return list(itertools.chain.from_iterable(pages))
 
     def accounts_for_customers(
         self,
@@ -388,7 +362,7 @@ class AccountsClient:
         max_pages: int | None = None,
         retry: RetryPolicy | None = None,
         dedupe: bool = True,
-    ) -> FanOut:
+    ) -> CustomerResultStream:
         """Fetch every account of many customers at once, yielding each as it completes.
 
         ``async for result in client.accounts_for_customers(ids)`` gives one
@@ -411,17 +385,18 @@ class AccountsClient:
                 yielded) again.
 
         Returns:
-            An async iterator, also an async context manager. Leaving the ``async for``
-            early (or dropping the iterator, or cancelling the task running it) cancels
-            the work in flight at once.
+            A :class:`CustomerResultStream`: an async iterator, also an async context
+            manager. Leaving the ``async for`` early (or dropping the iterator, or
+            cancelling the task running it) cancels the work in flight at once.
 
         Raises:
             TypeError: ``customer_ids`` is a single ``str`` or ``bytes``, not ids.
         """
         _refuse_single_id(customer_ids)
-        check_limit(concurrency, "concurrency")
-        check_limit(page_size, "page_size")
-        check_limit(max_pages, "max_pages")
+        # Checked once, here; each customer's walk trusts them.
+        positive_int_or_none(concurrency, "concurrency")
+        positive_int_or_none(page_size, "page_size")
+        positive_int_or_none(max_pages, "max_pages")
         transport = self._transport
         if transport.session is None and concurrency > transport.max_connections:
             _LOG.warning(
@@ -432,10 +407,17 @@ class AccountsClient:
             )
 
         fetch = functools.partial(
-            self.all_accounts, page_size=page_size, max_pages=max_pages, retry=retry
+            self._fetcher.customer_accounts,
+            page_size=page_size,
+            max_pages=max_pages,
+            policy=self._policy(retry),
         )
-        return FanOut(
-            fetch, customer_ids, concurrency=concurrency, dedupe=dedupe, check=_check_customer_id
+        return CustomerResultStream(
+            fetch,
+            customer_ids,
+            concurrency=concurrency,
+            dedupe=dedupe,
+            check=_request.check_fan_out_id,
         )
 
     async def gather_accounts(
@@ -467,6 +449,15 @@ class AccountsClient:
         return results
 
 
+def _start_walk(customer_id: str, page_size: int | None, max_pages: int | None) -> PageWalk:
+    """A walk for a public call, its limits checked (:class:`PageWalk` trusts them)."""
+    return PageWalk(
+        customer_id,
+        page_size=positive_int_or_none(page_size, "page_size"),
+        max_pages=positive_int_or_none(max_pages, "max_pages"),
+    )
+
+
 def _refuse_single_id(customer_ids: object) -> None:
     """A str is iterable, but its characters are not customer ids."""
     if isinstance(customer_ids, str | bytes | bytearray):
@@ -475,11 +466,3 @@ def _refuse_single_id(customer_ids: object) -> None:
             f"({type(customer_ids).__name__}): pass [customer_id]"
         )
         raise TypeError(msg)
-
-
-def _check_customer_id(customer_id: str) -> None:
-    """What the fan-out checks of each id before its first request (see ``_fanout._one``)."""
-    _protocol.check_ids(customer_id, None)
-    # Its URL holds it percent-encoded as UTF-8: a lone surrogate (what Python makes of
-    # undecodable bytes in argv) cannot be, and fails this customer alone.
-    customer_id.encode()

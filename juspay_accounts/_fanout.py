@@ -1,6 +1,6 @@
-"""Fan-out: every account of many customers, at most ``concurrency`` requests at a time.
+"""Fan-out: many customers' accounts, at most ``concurrency`` at once, as a stream of results.
 
-Lifetime: the customers' tasks hold neither the :class:`FanOut` nor the iterator an
+Lifetime: the customers' tasks hold neither the :class:`CustomerResultStream` nor the iterator an
 ``async for`` takes from it (they hold only the fetch function and an :class:`_Inbox`), so
 whichever of those is dropped last (after a ``break``, an exception, or simply being
 forgotten) is freed at once by reference counting and its ``__del__`` cancels the tasks
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from juspay_accounts._models import CustomerAccount
 
-__all__ = ["CustomerResult", "FanOut"]
+__all__ = ["CustomerResult", "CustomerResultStream", "FanOut"]
 
 _END: Final = object()
 """Marks the end of the input ids (``None`` could be an id, if a wrong one)."""
@@ -52,7 +52,7 @@ class CustomerResult:
 
 
 async def _one(
-    fetch: Callable[[str], Awaitable[list[CustomerAccount]]],
+    fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]],
     check: Callable[[str], object],
     customer_id: str,
 ) -> CustomerResult:
@@ -70,7 +70,7 @@ async def _one(
         error.__cause__ = exc
         return CustomerResult(customer_id, (), error)
     try:
-        return CustomerResult(customer_id, tuple(await fetch(customer_id)))
+        return CustomerResult(customer_id, await fetch(customer_id))
     except ClientClosedError:
         raise  # not this customer's failure: the whole fan-out is over
     except JuspayError as exc:
@@ -137,7 +137,7 @@ class _Run:
 
     def __init__(
         self,
-        fetch: Callable[[str], Awaitable[list[CustomerAccount]]],
+        fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]],
         check: Callable[[str], object],
         customer_ids: Iterable[str] | AsyncIterable[str],
         *,
@@ -169,7 +169,7 @@ class _Run:
         if item is _END:
             self.exhausted = True
             return
-        customer_id = cast("str", item)  # checked (as a str) when its request is built
+        customer_id = cast("str", item)  # checked (as a str) by `check`, in _one
         seen = self.seen
         if seen is not None:
             if customer_id in seen:
@@ -298,7 +298,7 @@ async def _next_or_stop(run: _Run) -> CustomerResult:
 
 
 class _Iteration(AsyncIterator["CustomerResult"]):
-    """What one ``async for`` over a :class:`FanOut` holds: leaving the loop drops it."""
+    """What one ``async for`` over a :class:`CustomerResultStream` holds (dropped at its end)."""
 
     __slots__ = ("_run",)
 
@@ -316,7 +316,7 @@ class _Iteration(AsyncIterator["CustomerResult"]):
         self._run.drop()
 
 
-class FanOut(AsyncIterator[CustomerResult]):
+class CustomerResultStream(AsyncIterator[CustomerResult]):
     """An async iterator of :class:`CustomerResult`, one per customer, as each completes.
 
     Made by :meth:`AccountsClient.accounts_for_customers`. The ids are read lazily, only
@@ -339,7 +339,7 @@ class FanOut(AsyncIterator[CustomerResult]):
 
     def __init__(
         self,
-        fetch: Callable[[str], Awaitable[list[CustomerAccount]]],
+        fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]],
         customer_ids: Iterable[str] | AsyncIterable[str],
         *,
         concurrency: int,
@@ -353,7 +353,7 @@ class FanOut(AsyncIterator[CustomerResult]):
         """Say how far the fan-out has come."""
         run = self._run
         return (
-            f"<FanOut concurrency={run.concurrency} in_flight={len(run.tasks)} "
+            f"<{type(self).__name__} concurrency={run.concurrency} in_flight={len(run.tasks)} "
             f"started={run.started}{' closed' if run.closed else ''}>"
         )
 
@@ -388,3 +388,7 @@ class FanOut(AsyncIterator[CustomerResult]):
         # once and keeps only the iterator: the loop's end is what stops the work then.
         if not self._run.iterations:
             self._run.drop()
+
+
+FanOut = CustomerResultStream
+"""The former name of :class:`CustomerResultStream`, kept so that existing code still works."""

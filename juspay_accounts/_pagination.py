@@ -2,7 +2,8 @@
 
 :class:`PageWalk` decides what to ask for next and checks each page that comes back, so
 the rules that keep a walk finite and free of duplicates are tested without a server. The
-client's ``iter_pages`` only sends what the walk asks for.
+fetcher (:mod:`._fetcher`) only sends what the walk asks for. :func:`positive_int_or_none`
+is the check of the limits a caller passes (page size, page bound, concurrency).
 """
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ from juspay_accounts.exceptions import PaginationError
 if TYPE_CHECKING:
     from juspay_accounts._models import AccountPage
 
-__all__ = ["PageWalk", "check_limit"]
+__all__ = ["PageWalk", "positive_int_or_none"]
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 
 
-def check_limit(value: int | None, what: str) -> int | None:
-    """Refuse a page size or page bound that is not a whole number of at least 1."""
+def positive_int_or_none(value: int | None, what: str) -> int | None:
+    """Return ``value`` if it is ``None`` or an int of at least 1; else raise.
+
+    For the limits a caller passes (``page_size``, ``max_pages``, ``concurrency``), checked
+    once where they enter the library; ``what`` names the argument in the error.
+
+    Raises:
+        TypeError: ``value`` is not an int (a bool is not one here).
+        ValueError: ``value`` is below 1.
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -48,6 +57,9 @@ class PageWalk:
     :class:`PaginationError`) a page at another offset than asked, a page of only
     already-seen accounts while ``total`` stands still, and more than ``max_pages`` pages.
     If ``total`` changes, it logs a warning and goes on against the new total.
+
+    ``page_size`` and ``max_pages`` are trusted: the client checks them where they enter
+    (:func:`positive_int_or_none`).
     """
 
     __slots__ = (
@@ -66,8 +78,8 @@ class PageWalk:
     ) -> None:
         """Start a walk for ``customer_id``."""
         self.customer_id = customer_id
-        self.page_size = check_limit(page_size, "page_size")
-        self.max_pages = check_limit(max_pages, "max_pages")
+        self.page_size = page_size
+        self.max_pages = max_pages
         self._offset = 0
         self._pages = 0
         self._total: int | None = None

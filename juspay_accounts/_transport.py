@@ -2,7 +2,7 @@
 
 :class:`Transport` is the one seam between the client facade and aiohttp: it creates its
 session lazily inside the running event loop (or uses the one it was given, and never
-closes that), sends a :class:`~juspay_accounts._protocol.Request`, reads the answer within
+closes that), sends a :class:`~juspay_accounts._request.Request`, reads the answer within
 the size limits, and maps aiohttp's and asyncio's failures to the library's own errors.
 
 A session belongs to the event loop it was made in. The transport's own session is made
@@ -19,7 +19,6 @@ import platform
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
-import yarl
 
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
@@ -33,7 +32,7 @@ from juspay_accounts.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Mapping
 
-    from juspay_accounts._protocol import Request
+    from juspay_accounts._request import Request
     from juspay_accounts._stats import ClientStats
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_USER_AGENT", "Transport"]
@@ -292,7 +291,7 @@ class Transport:
         if session is None or session.closed:
             session = await self._open_session()
         self._stats.requests += 1
-        url = yarl.URL(request.url, encoded=True)
+        url = request.url
         debug = _LOG.isEnabledFor(logging.DEBUG)
         if debug:
             _LOG.debug("%s %s", request.method, url.path_safe)

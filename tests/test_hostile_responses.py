@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 import juspay_accounts as ja
-from juspay_accounts import _protocol
+from juspay_accounts import _response
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
@@ -86,7 +86,7 @@ HEADERS = st.dictionaries(
 def outcome(status: int, headers: dict[str, str], body: bytes) -> object:
     """Decode, returning the page or the library's error; anything else fails the test."""
     try:
-        return _protocol.decode_list_response(status, CIMultiDict(headers), body)
+        return _response.decode_list_response(status, CIMultiDict(headers), body)
     except ja.JuspayError as exc:
         str(exc)  # the message itself must build
         return exc
@@ -159,10 +159,10 @@ def test_very_large_bodies_decode_in_bounded_time() -> None:
     }
     many = json.dumps({"list": [account] * 10_000, "offset": 0, "count": 10_000, "total": 10_000})
     started = time.monotonic()
-    page = _protocol.decode_list_response(200, {}, many.encode())
+    page = _response.decode_list_response(200, {}, many.encode())
     assert 10_000 == len(page.accounts)
     huge = json.dumps({"list": [dict(account, currency="x" * 5_000_000)]})
-    assert 1 == len(_protocol.decode_list_response(200, {}, huge.encode()).accounts)
+    assert 1 == len(_response.decode_list_response(200, {}, huge.encode()).accounts)
     assert time.monotonic() - started < 10
 
 
@@ -180,7 +180,7 @@ def test_numeric_edge_strings(value: str) -> None:
 @given(value=st.text(max_size=60))
 def test_retry_after_never_raises(value: str) -> None:
     """Any Retry-After text parses to seconds or None."""
-    parsed = _protocol.parse_retry_after(value)
+    parsed = _response.parse_retry_after(value)
     assert parsed is None or parsed >= 0
 
 
@@ -207,8 +207,8 @@ def test_fast_and_detailed_converters_agree(changes: dict[str, Any], removed: se
     """Whatever the fast hook accepts, the detailed (reference) converter accepts identically."""
     raw = {k: v for k, v in VALID.items() if k not in removed} | changes
     try:
-        fast = _protocol._FAST(raw, ja.CustomerAccount)
+        fast = _response._FAST(raw, ja.CustomerAccount)
     except Exception:  # noqa: BLE001 - a fast failure only sends the page to the detailed path
         return
-    assert fast == _protocol._DETAILED(raw, ja.CustomerAccount)
-    assert repr(fast) == repr(_protocol._DETAILED(raw, ja.CustomerAccount))
+    assert fast == _response._DETAILED(raw, ja.CustomerAccount)
+    assert repr(fast) == repr(_response._DETAILED(raw, ja.CustomerAccount))

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from juspay_accounts import _protocol
+from juspay_accounts import _request
 
 KEY = "test_key_5FA0B3C2D1E4"
 UA = "juspay-accounts/test"
 
 
-def settings(**overrides: str) -> _protocol.Settings:
+def settings(**overrides: str) -> _request.Settings:
     """Settings for the sandbox with the test key, overridable per test."""
     kwargs: dict[str, Any] = {
         "api_key": KEY,
@@ -21,16 +21,15 @@ def settings(**overrides: str) -> _protocol.Settings:
         "user_agent": UA,
     }
     kwargs.update(overrides)
-    return _protocol.make_settings(**kwargs)
+    return _request.make_settings(**kwargs)
 
 
 def test_ordinary_request_has_exact_url_and_headers() -> None:
     """A plain call sends GET to the documented path with exactly the documented headers."""
-    request = _protocol.build_list_request(settings(), "cst_zqqmw0v4exbhvv2l")
+    request = _request.build_list_request(settings(), "cst_zqqmw0v4exbhvv2l")
     assert "GET" == request.method
-    assert (
-        "https://sandbox.juspay.in/customers/cst_zqqmw0v4exbhvv2l/customer-accounts/list"
-        == request.url
+    assert "https://sandbox.juspay.in/customers/cst_zqqmw0v4exbhvv2l/customer-accounts/list" == str(
+        request.url
     )
     token = base64.b64encode(f"{KEY}:".encode()).decode()
     assert {
@@ -44,7 +43,7 @@ def test_ordinary_request_has_exact_url_and_headers() -> None:
 
 def test_basic_auth_is_key_colon_empty_password() -> None:
     """Authorization decodes to '<key>:' (username = key, empty password)."""
-    request = _protocol.build_list_request(settings(), "c")
+    request = _request.build_list_request(settings(), "c")
     scheme, _, token = request.headers["Authorization"].partition(" ")
     assert "Basic" == scheme
     assert f"{KEY}:" == base64.b64decode(token).decode()
@@ -52,7 +51,7 @@ def test_basic_auth_is_key_colon_empty_password() -> None:
 
 def test_routing_id_overrides_customer_id() -> None:
     """An explicit routing id is sent as x-routing-id instead of the customer id."""
-    request = _protocol.build_list_request(settings(), "cst_123", routing_id="cart_9")
+    request = _request.build_list_request(settings(), "cst_123", routing_id="cart_9")
     assert "cart_9" == request.headers["x-routing-id"]
 
 
@@ -69,16 +68,18 @@ def test_query_carries_offset_and_count_only_when_given(
     offset: int | None, count: int | None, query: str
 ) -> None:
     """Offset and count appear in the query exactly when passed (0 included)."""
-    request = _protocol.build_list_request(settings(), "c", offset=offset, count=count)
-    assert f"https://sandbox.juspay.in/customers/c/customer-accounts/list{query}" == request.url
+    request = _request.build_list_request(settings(), "c", offset=offset, count=count)
+    assert f"https://sandbox.juspay.in/customers/c/customer-accounts/list{query}" == str(
+        request.url
+    )
 
 
 def test_optional_headers_sent_only_when_configured() -> None:
     """x-merchantid and version appear only when the client is configured with them."""
-    plain = _protocol.build_list_request(settings(), "c")
+    plain = _request.build_list_request(settings(), "c")
     assert "x-merchantid" not in plain.headers
     assert "version" not in plain.headers
-    configured = _protocol.build_list_request(
+    configured = _request.build_list_request(
         settings(merchant_id="merchant_7", api_version="2023-06-30"), "c"
     )
     assert "merchant_7" == configured.headers["x-merchantid"]
@@ -104,28 +105,30 @@ def test_optional_headers_sent_only_when_configured() -> None:
 )
 def test_hostile_ids_become_exactly_one_path_segment(customer_id: str, segment: str) -> None:
     """Any id is percent-encoded into one segment, so it cannot change the path or query."""
-    request = _protocol.build_list_request(settings(), customer_id)
-    assert f"https://sandbox.juspay.in/customers/{segment}/customer-accounts/list" == request.url
+    request = _request.build_list_request(settings(), customer_id)
+    assert f"https://sandbox.juspay.in/customers/{segment}/customer-accounts/list" == str(
+        request.url
+    )
 
 
 @pytest.mark.parametrize("customer_id", ["", " ", "\t \n", "cst\r\nX-Evil: 1", "a\x00b", "a\x7fb"])
 def test_empty_or_control_character_customer_id_is_refused(customer_id: str) -> None:
     """Empty, blank or control-character ids are a ValueError before anything is built."""
     with pytest.raises(ValueError, match="customer_id"):
-        _protocol.build_list_request(settings(), customer_id)
+        _request.build_list_request(settings(), customer_id)
 
 
 @pytest.mark.parametrize("routing_id", ["", "  ", "r\nX-Evil: 1"])
 def test_bad_routing_id_is_refused(routing_id: str) -> None:
     """A routing id that is blank or could inject a header is a ValueError."""
     with pytest.raises(ValueError, match="routing_id"):
-        _protocol.build_list_request(settings(), "c", routing_id=routing_id)
+        _request.build_list_request(settings(), "c", routing_id=routing_id)
 
 
 def test_non_string_customer_id_is_a_type_error() -> None:
     """A customer id that is not a str is a TypeError, not silently str()-ed."""
     with pytest.raises(TypeError, match="customer_id must be a str"):
-        _protocol.build_list_request(settings(), 123)  # type: ignore[arg-type]
+        _request.build_list_request(settings(), 123)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -142,7 +145,7 @@ def test_non_string_customer_id_is_a_type_error() -> None:
 def test_bad_offset_or_count_is_refused(kwargs: dict[str, object], error: type[Exception]) -> None:
     """Negative offsets, counts below 1 and non-int values never reach the wire."""
     with pytest.raises(error):
-        _protocol.build_list_request(settings(), "c", **kwargs)  # type: ignore[arg-type]
+        _request.build_list_request(settings(), "c", **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -156,8 +159,8 @@ def test_bad_offset_or_count_is_refused(kwargs: dict[str, object], error: type[E
 )
 def test_base_url_keeps_its_path_prefix(base_url: str, expected: str) -> None:
     """Any base URL works, a white-label path prefix included; a trailing slash is dropped."""
-    request = _protocol.build_list_request(settings(base_url=base_url), "c")
-    assert f"{expected}/customers/c/customer-accounts/list" == request.url
+    request = _request.build_list_request(settings(base_url=base_url), "c")
+    assert f"{expected}/customers/c/customer-accounts/list" == str(request.url)
 
 
 @pytest.mark.parametrize(
@@ -181,7 +184,7 @@ def test_unusable_api_key_is_refused_without_echoing_it(api_key: str) -> None:
 
 def test_reprs_hide_the_authorization_header() -> None:
     """Neither Settings nor Request shows the credentials in its repr."""
-    request = _protocol.build_list_request(settings(), "c")
+    request = _request.build_list_request(settings(), "c")
     token = request.headers["Authorization"]
     for value in (settings(), request):
         assert token not in repr(value)

@@ -13,7 +13,7 @@ import pytest
 from multidict import CIMultiDict
 
 import juspay_accounts as ja
-from juspay_accounts import _protocol
+from juspay_accounts import _response
 
 DATA = Path(__file__).parent / "data"
 HEADERS = CIMultiDict({"x-request-id": "hdr-req-1", "Content-Type": "application/json"})
@@ -27,7 +27,7 @@ def body_of(name: str) -> Any:  # noqa: ANN401 - JSON
 
 def decode(data: Any, status: int = 200) -> ja.AccountPage:  # noqa: ANN401 - JSON
     """Decode ``data`` (JSON-encoded here) as a list answer."""
-    return _protocol.decode_list_response(status, HEADERS, json.dumps(data).encode())
+    return _response.decode_list_response(status, HEADERS, json.dumps(data).encode())
 
 
 def account_json(**changes: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON
@@ -190,7 +190,7 @@ def test_envelope_numbers_as_strings_or_missing(
 def test_missing_offset_defaults_to_the_offset_sent() -> None:
     """Without offset in the body, the page is placed where the request asked."""
     data = {"list": [account_json()]}
-    page = _protocol.decode_list_response(200, HEADERS, json.dumps(data).encode(), offset_sent=5)
+    page = _response.decode_list_response(200, HEADERS, json.dumps(data).encode(), offset_sent=5)
     assert (5, 1, 6, False) == (page.offset, page.count, page.total, page.has_more)
 
 
@@ -223,7 +223,7 @@ def test_unreadable_success_body_raises_response_validation_error(
 ) -> None:
     """A 200 that is not the documented envelope raises ResponseValidationError naming the path."""
     with pytest.raises(ja.ResponseValidationError) as info:
-        _protocol.decode_list_response(200, HEADERS, body)
+        _response.decode_list_response(200, HEADERS, body)
     assert fragment in str(info.value)
     assert "hdr-req-1" == info.value.request_id
     assert 200 == info.value.status
@@ -297,7 +297,7 @@ def error(status: int, body: bytes | str, **headers: str) -> ja.APIError:
     """Decode a non-2xx answer and return the exception it raises."""
     raw = body.encode() if isinstance(body, str) else body
     with pytest.raises(ja.APIError) as info:
-        _protocol.decode_list_response(status, CIMultiDict(headers), raw)
+        _response.decode_list_response(status, CIMultiDict(headers), raw)
     return info.value
 
 
@@ -456,7 +456,7 @@ def test_rate_limit_carries_retry_after_seconds() -> None:
 def test_parse_retry_after_both_forms(value: str | None, expected: float | None) -> None:
     """Retry-After is read as delta-seconds or an HTTP-date relative to now."""
     now = dt.datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
-    assert expected == _protocol.parse_retry_after(value, now=now)
+    assert expected == _response.parse_retry_after(value, now=now)
 
 
 @pytest.mark.parametrize("backend", ["json", "orjson"])
@@ -464,11 +464,11 @@ def test_both_json_backends_agree(backend: str, monkeypatch: pytest.MonkeyPatch)
     """The stdlib fallback and the optional orjson parser give the same pages and errors."""
     if backend == "orjson":
         orjson = pytest.importorskip("orjson")
-        monkeypatch.setattr(_protocol, "_loads", orjson.loads)
+        monkeypatch.setattr(_response, "_loads", orjson.loads)
     else:
-        monkeypatch.setattr(_protocol, "_loads", json.loads)
+        monkeypatch.setattr(_response, "_loads", json.loads)
     raw = (DATA / "seed_200.json").read_bytes()
-    assert decode(body_of("seed_200.json")) == _protocol.decode_list_response(200, HEADERS, raw)
+    assert decode(body_of("seed_200.json")) == _response.decode_list_response(200, HEADERS, raw)
     for body in (b'{"list": [], "total": NaN}', b"[" * 5000, b"\xff", b"{"):
         with pytest.raises(ja.ResponseValidationError):
-            _protocol.decode_list_response(200, HEADERS, body)
+            _response.decode_list_response(200, HEADERS, body)

@@ -38,3 +38,10 @@ def test_version_comes_from_metadata() -> None:
 def test_py_typed_is_shipped() -> None:
     """The package carries py.typed so type checkers use its annotations."""
     assert importlib.resources.files("juspay_accounts").joinpath("py.typed").is_file()
+
+
+def test_fan_out_is_the_old_name_of_customer_result_stream() -> None:
+    """FanOut still names the class accounts_for_customers returns, now CustomerResultStream."""
+    stream = ja.AccountsClient("k").accounts_for_customers([])
+    assert ja.CustomerResultStream is ja.FanOut
+    assert ja.CustomerResultStream is type(stream)

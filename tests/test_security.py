@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _protocol
+from juspay_accounts import _request, _response
 from juspay_accounts.testing import FakeJuspay, Fault
 
 SECRET = "sk_live_SUPERSECRET_9f8e7d6c5b4a"
@@ -242,7 +242,7 @@ def test_error_bodies_keep_no_account_numbers() -> None:
         }
     ).encode()
     with pytest.raises(ja.ResponseValidationError) as info:
-        _protocol.decode_list_response(200, {}, body)
+        _response.decode_list_response(200, {}, body)
     text = everything_about(info.value)
     for secret in ("4225246777", "026291800001191", "Asha Verma"):
         assert secret not in text
@@ -257,11 +257,11 @@ def test_error_bodies_keep_no_account_numbers() -> None:
 )
 def test_control_characters_never_reach_headers(bad: str) -> None:
     """CR/LF and other control characters in ids are refused before sending."""
-    settings = _protocol.make_settings(api_key="k", base_url="https://h", user_agent="ua")
+    settings = _request.make_settings(api_key="k", base_url="https://h", user_agent="ua")
     with pytest.raises(ValueError, match="control characters"):
-        _protocol.build_list_request(settings, bad)
+        _request.build_list_request(settings, bad)
     with pytest.raises(ValueError, match="control characters"):
-        _protocol.build_list_request(settings, "ok", routing_id=bad)
+        _request.build_list_request(settings, "ok", routing_id=bad)
 
 
 @pytest.mark.asyncio

@@ -16,16 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from juspay_accounts import (
-    DEFAULT_CONCURRENCY,
-    EU_PRODUCTION_URL,
-    EU_SANDBOX_URL,
-    PRODUCTION_STATIC_IP_URL,
-    PRODUCTION_URL,
-    SANDBOX_URL,
-    AccountsClient,
-    __version__,
-)
+import juspay_accounts as ja
 from juspay_accounts.cli._output import FORMATS, make_writer
 
 if TYPE_CHECKING:
@@ -34,11 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 ENVIRONMENTS: Final = {
-    "sandbox": SANDBOX_URL,
-    "production": PRODUCTION_URL,
-    "production-static-ip": PRODUCTION_STATIC_IP_URL,
-    "eu-sandbox": EU_SANDBOX_URL,
-    "eu-production": EU_PRODUCTION_URL,
+    "sandbox": ja.SANDBOX_URL,
+    "production": ja.PRODUCTION_URL,
+    "production-static-ip": ja.PRODUCTION_STATIC_IP_URL,
+    "eu-sandbox": ja.EU_SANDBOX_URL,
+    "eu-production": ja.EU_PRODUCTION_URL,
 }
 KEY_VARIABLE: Final = "JUSPAY_API_KEY"
 OK, SOME_FAILED, USAGE = 0, 1, 2
@@ -53,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="juspay-accounts",
         description="List Juspay customer accounts, or run a fake Juspay to test against.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {ja.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser(
@@ -84,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--base-url", help="any Juspay base URL (white-label hosts, a fake server)")
     listing.add_argument("--merchant-id", help="sent as x-merchantid")
     listing.add_argument(
-        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="customers fetched at once"
+        "--concurrency", type=int, default=ja.DEFAULT_CONCURRENCY, help="customers fetched at once"
     )
     listing.add_argument(
         "--page-size", type=int, help="accounts asked for per request (default: all)"
@@ -205,7 +196,7 @@ async def _list(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     base_url = args.base_url or ENVIRONMENTS[args.environment or "sandbox"]
     try:
-        client = AccountsClient(
+        client = ja.AccountsClient(
             key,
             base_url=base_url,
             merchant_id=args.merchant_id,

@@ -24,7 +24,6 @@ from juspay_accounts.testing._store import AccountStore
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import TracebackType
 
 __all__ = ["DEFAULT_API_KEY", "FakeJuspay", "RecordedRequest"]
 
@@ -155,12 +154,7 @@ class FakeJuspay(AccountStore, FaultSchedule):
         """Start the server."""
         return await self.start()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         """Stop the server."""
         await self.close()
 

@@ -28,7 +28,7 @@ import aiohttp
 import attrs
 
 import juspay_accounts as ja
-from juspay_accounts import _protocol
+from juspay_accounts import _request, _response
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -79,8 +79,8 @@ FULL = Sizes(
     endless=(1_000_000, 100_000),
 )
 KEY = "bench_key_0123456789"
-HEADERS = _protocol.build_list_request(
-    _protocol.make_settings(api_key=KEY, base_url="http://127.0.0.1", user_agent="bench"), "x"
+HEADERS = _request.build_list_request(
+    _request.make_settings(api_key=KEY, base_url="http://127.0.0.1", user_agent="bench"), "x"
 ).headers
 
 
@@ -287,7 +287,7 @@ def case_decode(accounts: int, loops: int, loads: Callable[[bytes], Any]) -> tup
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(loops):
-            _protocol.decode_list_response(200, headers, body)
+            _response.decode_list_response(200, headers, body)
         best_decode = min(best_decode, time.perf_counter() - start)
         start = time.perf_counter()
         for _ in range(loops):

@@ -1,26 +1,20 @@
-"""The sans-I/O core: build the request, decipher the answer. No sockets, no event loop.
+"""Deciphering the answer: ``(status, headers, body)`` in, an :class:`AccountPage` or an error out.
 
-The aiohttp layer in :mod:`juspay_accounts._client` only moves bytes between these
-functions and the network, so everything Juspay-specific here can be tested with plain
-values: a :class:`Request` out, ``(status, headers, body)`` in, an :class:`AccountPage`
-or one of the library's exceptions back.
+Sans-I/O, like :mod:`._request`: no sockets, no event loop. The transport only moves bytes
+between these functions and the network, so everything Juspay-specific here is tested
+with plain values.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
-import ipaddress
 import json
 import math
 import re
-import urllib.parse
 from typing import TYPE_CHECKING, Any, Final
 
-import attrs
 import cattrs
-import yarl
 
 from juspay_accounts._converter import InvalidValueError, describe_errors, make_converter
 from juspay_accounts._models import AccountPage, CustomerAccount
@@ -30,7 +24,6 @@ from juspay_accounts.exceptions import (
     AuthenticationError,
     BadRequestError,
     ErrorField,
-    InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -51,16 +44,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 else:
     _loads = _orjson_loads
 
-__all__ = [
-    "Request",
-    "Settings",
-    "build_list_request",
-    "check_ids",
-    "decode_error",
-    "decode_list_response",
-    "make_settings",
-    "parse_retry_after",
-]
+__all__ = ["decode_error", "decode_list_response", "parse_retry_after"]
 
 _FAST: Final = make_converter(detailed_validation=False).get_structure_hook(CustomerAccount)
 _DETAILED: Final = make_converter(detailed_validation=True).get_structure_hook(CustomerAccount)
@@ -72,187 +56,6 @@ _ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
     404: NotFoundError,
     429: RateLimitError,
 }
-
-
-def _mask_headers(headers: Mapping[str, str]) -> str:
-    """The headers' repr with the credentials replaced."""
-    return repr(
-        {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
-    )
-
-
-@attrs.frozen(kw_only=True)
-class Settings:
-    """What every request of one client shares, checked once.
-
-    ``headers`` carries the ``Authorization`` value, so the repr hides it.
-    """
-
-    base_url: str
-    headers: Mapping[str, str] = attrs.field(repr=_mask_headers)
-
-
-@attrs.frozen(kw_only=True)
-class Request:
-    """One HTTP request to send: the URL is already fully percent-encoded."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str] = attrs.field(repr=_mask_headers)
-
-
-def _check_text(value: object, what: str) -> str:
-    """Refuse what could not be sent safely; ``what`` names the argument."""
-    if not isinstance(value, str):
-        msg = f"{what} must be a str, got {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{what} must not be empty or only white space"
-        raise InvalidInputError(msg)
-    # isprintable() is one C call and False for every control character; only an id it
-    # rejects (an exotic but harmless character, or a real control one) is looked at closely.
-    if not value.isprintable() and any(
-        ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0  # noqa: PLR2004 - C0, DEL, C1
-        for ch in value
-    ):
-        # CR/LF in a header would let a caller's input inject headers.
-        msg = f"{what} must not contain control characters (such as CR or LF): {value[:60]!r}"
-        raise InvalidInputError(msg)
-    return value
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(base_url: object, *, allow_insecure_http: bool) -> str:
-    if isinstance(base_url, yarl.URL):
-        base_url = str(base_url)
-    if not isinstance(base_url, str):
-        msg = f"base_url must be a str, got {type(base_url).__name__}"
-        raise TypeError(msg)
-    try:
-        url = yarl.URL(base_url.strip())
-    except ValueError as exc:
-        msg = f"base_url is not a valid URL: {base_url[:100]!r}"
-        raise ValueError(msg) from exc
-    if url.scheme not in {"http", "https"} or not url.host:
-        msg = f"base_url must be an http:// or https:// URL with a host, got {base_url[:100]!r}"
-        raise ValueError(msg)
-    if url.query_string or url.fragment or url.user or url.password:
-        msg = "base_url must not carry a query, a fragment or credentials"
-        raise ValueError(msg)
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
-        msg = (
-            f"base_url {base_url[:100]!r} is plain http: the API key would cross the network "
-            "unencrypted. Use https, or pass allow_insecure_http=True if you really mean it "
-            "(loopback hosts such as 127.0.0.1 are always allowed)"
-        )
-        raise ValueError(msg)
-    return str(url).rstrip("/")
-
-
-def make_settings(
-    *,
-    api_key: object,
-    base_url: str,
-    user_agent: str,
-    merchant_id: str | None = None,
-    api_version: str | None = None,
-    allow_insecure_http: bool = False,
-) -> Settings:
-    """Check the client's configuration and precompute the headers every request sends.
-
-    Raises:
-        ValueError: an argument is empty, holds control characters, or ``base_url`` is not
-            an absolute http(s) URL, or is plain http to a host other than loopback without
-            ``allow_insecure_http``. The message never contains the API key.
-    """
-    if not isinstance(api_key, str) or not api_key.strip():
-        msg = "api_key must be a non-empty str (the key from the Juspay dashboard)"
-        raise ValueError(msg)
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in api_key):  # noqa: PLR2004 - C0 and DEL
-        msg = "api_key must not contain control characters (was it read with a trailing newline?)"
-        raise ValueError(msg)
-    token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
-    headers = {
-        "Authorization": f"Basic {token}",
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Accept": "application/json",
-        "User-Agent": _check_text(user_agent, "user_agent"),
-    }
-    if merchant_id is not None:
-        headers["x-merchantid"] = _check_text(merchant_id, "merchant_id")
-    if api_version is not None:
-        headers["version"] = _check_text(api_version, "api_version")
-    base = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-    return Settings(base_url=base, headers=headers)
-
-
-def check_ids(customer_id: str, routing_id: str | None) -> str:
-    """Check the ids a request carries; return the routing id to send.
-
-    Raises:
-        InvalidInputError: an id is empty, only white space, or holds control characters.
-        TypeError: an id is not a str.
-    """
-    _check_text(customer_id, "customer_id")
-    return customer_id if routing_id is None else _check_text(routing_id, "routing_id")
-
-
-def _path_segment(value: str) -> str:
-    """Percent-encode ``value`` as exactly one path segment, whatever it holds."""
-    if value in {".", ".."}:
-        # Dot segments would be collapsed by URL normalisation on the way.
-        return value.replace(".", "%2E")
-    return urllib.parse.quote(value, safe="")
-
-
-def _check_count(value: object, what: str, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        msg = f"{what} must be an int, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value < minimum:
-        msg = f"{what} must be at least {minimum}, got {value}"
-        raise ValueError(msg)
-    return value
-
-
-def build_list_request(
-    settings: Settings,
-    customer_id: str,
-    *,
-    offset: int | None = None,
-    count: int | None = None,
-    routing_id: str | None = None,
-) -> Request:
-    """Build ``GET {base}/customers/{customer_id}/customer-accounts/list``.
-
-    ``x-routing-id`` is ``routing_id`` if given, else the customer id, as Juspay
-    recommends. ``offset`` and ``count`` go in the query only when given.
-
-    Raises:
-        ValueError: ``customer_id`` or ``routing_id`` is empty or holds control
-            characters, ``offset`` is negative or ``count`` is below 1.
-        TypeError: an argument has the wrong type.
-    """
-    routing = check_ids(customer_id, routing_id)
-    url = f"{settings.base_url}/customers/{_path_segment(customer_id)}/customer-accounts/list"
-    query = []
-    if offset is not None:
-        query.append(f"offset={_check_count(offset, 'offset', 0)}")
-    if count is not None:
-        query.append(f"count={_check_count(count, 'count', 1)}")
-    if query:
-        url += "?" + "&".join(query)
-    headers = dict(settings.headers)
-    headers["x-routing-id"] = routing
-    return Request(method="GET", url=url, headers=headers)
 
 
 _PERSONAL_VALUE: Final = re.compile(

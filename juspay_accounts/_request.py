@@ -1,0 +1,251 @@
+"""Building the request: settings checked once per client, then one :class:`Request` per call.
+
+Sans-I/O, like :mod:`._response`: plain values in, a :class:`Request` (method, a fully
+encoded URL built once, headers) out; the transport sends it as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import urllib.parse
+from typing import TYPE_CHECKING
+
+import attrs
+import yarl
+
+from juspay_accounts.exceptions import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "Request",
+    "Settings",
+    "build_checked_list_request",
+    "build_list_request",
+    "check_fan_out_id",
+    "check_ids",
+    "make_settings",
+]
+
+
+def _mask_headers(headers: Mapping[str, str]) -> str:
+    """The headers' repr with the credentials replaced."""
+    return repr(
+        {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What every request of one client shares, checked once.
+
+    ``headers`` carries the ``Authorization`` value, so the repr hides it.
+    """
+
+    base_url: str
+    headers: Mapping[str, str] = attrs.field(repr=_mask_headers)
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """One HTTP request to send, built once and sent as is by every attempt.
+
+    ``url`` is fully percent-encoded and marked so (``yarl.URL(..., encoded=True)``): aiohttp
+    sends it without parsing or re-encoding it.
+    """
+
+    method: str
+    url: yarl.URL
+    headers: Mapping[str, str] = attrs.field(repr=_mask_headers)
+
+
+def _check_text(value: object, what: str) -> str:
+    """Refuse what could not be sent safely; ``what`` names the argument."""
+    if not isinstance(value, str):
+        msg = f"{what} must be a str, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{what} must not be empty or only white space"
+        raise InvalidInputError(msg)
+    # isprintable() is one C call and False for every control character; only an id it
+    # rejects (an exotic but harmless character, or a real control one) is looked at closely.
+    if not value.isprintable() and any(
+        ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0  # noqa: PLR2004 - C0, DEL, C1
+        for ch in value
+    ):
+        # CR/LF in a header would let a caller's input inject headers.
+        msg = f"{what} must not contain control characters (such as CR or LF): {value[:60]!r}"
+        raise InvalidInputError(msg)
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url: object, *, allow_insecure_http: bool) -> str:
+    if isinstance(base_url, yarl.URL):
+        base_url = str(base_url)
+    if not isinstance(base_url, str):
+        msg = f"base_url must be a str, got {type(base_url).__name__}"
+        raise TypeError(msg)
+    try:
+        url = yarl.URL(base_url.strip())
+    except ValueError as exc:
+        msg = f"base_url is not a valid URL: {base_url[:100]!r}"
+        raise ValueError(msg) from exc
+    if url.scheme not in {"http", "https"} or not url.host:
+        msg = f"base_url must be an http:// or https:// URL with a host, got {base_url[:100]!r}"
+        raise ValueError(msg)
+    if url.query_string or url.fragment or url.user or url.password:
+        msg = "base_url must not carry a query, a fragment or credentials"
+        raise ValueError(msg)
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        msg = (
+            f"base_url {base_url[:100]!r} is plain http: the API key would cross the network "
+            "unencrypted. Use https, or pass allow_insecure_http=True if you really mean it "
+            "(loopback hosts such as 127.0.0.1 are always allowed)"
+        )
+        raise ValueError(msg)
+    return str(url).rstrip("/")
+
+
+def make_settings(
+    *,
+    api_key: object,
+    base_url: str,
+    user_agent: str,
+    merchant_id: str | None = None,
+    api_version: str | None = None,
+    allow_insecure_http: bool = False,
+) -> Settings:
+    """Check the client's configuration and precompute the headers every request sends.
+
+    Raises:
+        ValueError: an argument is empty, holds control characters, or ``base_url`` is not
+            an absolute http(s) URL, or is plain http to a host other than loopback without
+            ``allow_insecure_http``. The message never contains the API key.
+    """
+    if not isinstance(api_key, str) or not api_key.strip():
+        msg = "api_key must be a non-empty str (the key from the Juspay dashboard)"
+        raise ValueError(msg)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in api_key):  # noqa: PLR2004 - C0 and DEL
+        msg = "api_key must not contain control characters (was it read with a trailing newline?)"
+        raise ValueError(msg)
+    token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+    headers = {
+        "Authorization": f"Basic {token}",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/json",
+        "User-Agent": _check_text(user_agent, "user_agent"),
+    }
+    if merchant_id is not None:
+        headers["x-merchantid"] = _check_text(merchant_id, "merchant_id")
+    if api_version is not None:
+        headers["version"] = _check_text(api_version, "api_version")
+    base = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+    return Settings(base_url=base, headers=headers)
+
+
+def check_ids(customer_id: str, routing_id: str | None) -> str:
+    """Check the ids a request carries; return the routing id to send.
+
+    Raises:
+        InvalidInputError: an id is empty, only white space, or holds control characters.
+        TypeError: an id is not a str.
+    """
+    _check_text(customer_id, "customer_id")
+    return customer_id if routing_id is None else _check_text(routing_id, "routing_id")
+
+
+def check_fan_out_id(customer_id: str) -> None:
+    """What a fan-out checks of each id, once, before its customer's first request.
+
+    Raises:
+        InvalidInputError: as :func:`check_ids`.
+        TypeError: the id is not a str.
+        UnicodeEncodeError: the id holds a lone surrogate, which no URL can carry.
+    """
+    check_ids(customer_id, None)
+    # Its URL holds it percent-encoded as UTF-8: a lone surrogate (what Python makes of
+    # undecodable bytes in argv) cannot be, and fails this customer alone.
+    customer_id.encode()
+
+
+def _path_segment(value: str) -> str:
+    """Percent-encode ``value`` as exactly one path segment, whatever it holds."""
+    if value in {".", ".."}:
+        # Dot segments would be collapsed by URL normalisation on the way.
+        return value.replace(".", "%2E")
+    return urllib.parse.quote(value, safe="")
+
+
+def _check_count(value: object, what: str, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        msg = f"{what} must be an int, got {type(value).__name__}"
+        raise TypeError(msg)
+    if value < minimum:
+        msg = f"{what} must be at least {minimum}, got {value}"
+        raise ValueError(msg)
+    return value
+
+
+def build_list_request(
+    settings: Settings,
+    customer_id: str,
+    *,
+    offset: int | None = None,
+    count: int | None = None,
+    routing_id: str | None = None,
+) -> Request:
+    """Build ``GET {base}/customers/{customer_id}/customer-accounts/list``.
+
+    ``x-routing-id`` is ``routing_id`` if given, else the customer id, as Juspay
+    recommends. ``offset`` and ``count`` go in the query only when given.
+
+    Raises:
+        ValueError: ``customer_id`` or ``routing_id`` is empty or holds control
+            characters, ``offset`` is negative or ``count`` is below 1.
+        TypeError: an argument has the wrong type.
+    """
+    routing = check_ids(customer_id, routing_id)
+    return build_checked_list_request(
+        settings,
+        customer_id,
+        routing,
+        offset=None if offset is None else _check_count(offset, "offset", 0),
+        count=None if count is None else _check_count(count, "count", 1),
+    )
+
+
+def build_checked_list_request(
+    settings: Settings,
+    customer_id: str,
+    routing_id: str,
+    *,
+    offset: int | None,
+    count: int | None,
+) -> Request:
+    """:func:`build_list_request` for values checked already, as a page walk's are.
+
+    ``routing_id`` is the one :func:`check_ids` returned; ``offset`` is at least 0 and
+    ``count`` at least 1, or ``None``.
+    """
+    url = f"{settings.base_url}/customers/{_path_segment(customer_id)}/customer-accounts/list"
+    query = []
+    if offset is not None:
+        query.append(f"offset={offset}")
+    if count is not None:
+        query.append(f"count={count}")
+    if query:
+        url += "?" + "&".join(query)
+    headers = dict(settings.headers)
+    headers["x-routing-id"] = routing_id
+    return Request(method="GET", url=yarl.URL(url, encoded=True), headers=headers)
