@@ -13,15 +13,13 @@ The fake Juspay server for tests lives in :mod:`juspay_accounts.testing`.
 import logging as _logging
 from typing import TYPE_CHECKING, Any
 
-from juspay_accounts._client import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_TIMEOUT,
+from juspay_accounts._client import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, AccountsClient
+from juspay_accounts._environments import (
     EU_PRODUCTION_URL,
     EU_SANDBOX_URL,
     PRODUCTION_STATIC_IP_URL,
     PRODUCTION_URL,
     SANDBOX_URL,
-    AccountsClient,
 )
 from juspay_accounts._fanout import CustomerResult, CustomerResultStream, FanOut
 from juspay_accounts._models import (

@@ -7,13 +7,13 @@ It checks what the caller passes, once, where it enters; builds each request wit
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import logging
 from typing import TYPE_CHECKING, Final, Self
 
 from juspay_accounts import _request
+from juspay_accounts._environments import SANDBOX_URL
 from juspay_accounts._fanout import CustomerResult, CustomerResultStream
 from juspay_accounts._fetcher import PageFetcher
 from juspay_accounts._pagination import PageWalk, positive_int_or_none
@@ -31,27 +31,7 @@ if TYPE_CHECKING:
 
     from juspay_accounts._models import AccountPage, CustomerAccount
 
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "DEFAULT_TIMEOUT",
-    "EU_PRODUCTION_URL",
-    "EU_SANDBOX_URL",
-    "PRODUCTION_STATIC_IP_URL",
-    "PRODUCTION_URL",
-    "SANDBOX_URL",
-    "AccountsClient",
-]
-
-SANDBOX_URL: Final = "https://sandbox.juspay.in"
-"""Juspay's India sandbox."""
-PRODUCTION_URL: Final = "https://api.juspay.in"
-"""Juspay's India production."""
-PRODUCTION_STATIC_IP_URL: Final = "https://api-ns1.juspay.in"
-"""Juspay's India production behind a static IP, for allow-listing firewalls."""
-EU_SANDBOX_URL: Final = "https://sandbox.juspay.io"
-"""Juspay's EU sandbox."""
-EU_PRODUCTION_URL: Final = "https://api.juspay.io"
-"""Juspay's EU production."""
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_TIMEOUT", "AccountsClient"]
 
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds one request may take, from connecting to the last byte of the body."""
@@ -308,7 +288,7 @@ class AccountsClient:
             JuspayError: as :meth:`list_accounts` raises for any page.
         """
         # Checked here, at the call, and never again for the pages.
-        walk = _start_walk(customer_id, page_size, max_pages)
+        walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
         routing = _request.check_ids(customer_id, routing_id)
         return self._fetcher.walk(walk, routing, self._policy(retry))
 
@@ -329,14 +309,7 @@ class AccountsClient:
             max_pages=max_pages,
             retry=retry,
         )
-        return self._accounts_of(pages)
-
-    @staticmethod
-    async def _accounts_of(pages: AsyncIterator[AccountPage]) -> AsyncIterator[CustomerAccount]:
-        async with contextlib.aclosing(pages):  # type: ignore[type-var]
-            async for page in pages:
-                for account in page.accounts:
-                    yield account
+        return PageFetcher.accounts_in(pages)
 
     async def all_accounts(
         self,
@@ -348,7 +321,7 @@ class AccountsClient:
         retry: RetryPolicy | None = None,
     ) -> list[CustomerAccount]:
         """Every account of a customer as a list, across all pages (see :meth:`iter_pages`)."""
-        walk = _start_walk(customer_id, page_size, max_pages)
+        walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
         routing = _request.check_ids(customer_id, routing_id)
         pages = await self._fetcher.pages_of(walk, routing, self._policy(retry))
         return list(itertools.chain.from_iterable(pages))
@@ -447,15 +420,6 @@ class AccountsClient:
             async for result in fan_out:
                 results[result.customer_id] = result
         return results
-
-
-def _start_walk(customer_id: str, page_size: int | None, max_pages: int | None) -> PageWalk:
-    """A walk for a public call, its limits checked (:class:`PageWalk` trusts them)."""
-    return PageWalk(
-        customer_id,
-        page_size=positive_int_or_none(page_size, "page_size"),
-        max_pages=positive_int_or_none(max_pages, "max_pages"),
-    )
 
 
 def _refuse_single_id(customer_ids: object) -> None:

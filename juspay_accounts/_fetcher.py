@@ -9,6 +9,7 @@ been checked where it entered the library (:mod:`._client`), so nothing is check
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from typing import TYPE_CHECKING
 
@@ -102,6 +103,14 @@ class PageFetcher:
         """Yield each page of ``walk``, without the accounts already yielded."""
         while (offset := walk.next_offset()) is not None:
             yield walk.accept(await self._walk_page(walk, offset, routing_id, policy))
+
+    @staticmethod
+    async def accounts_in(pages: AsyncIterator[AccountPage]) -> AsyncIterator[CustomerAccount]:
+        """Each account of each page, in order; closing it closes ``pages``."""
+        async with contextlib.aclosing(pages):  # type: ignore[type-var]
+            async for page in pages:
+                for account in page.accounts:
+                    yield account
 
     async def pages_of(
         self, walk: PageWalk, routing_id: str, policy: RetryPolicy

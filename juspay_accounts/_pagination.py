@@ -86,6 +86,17 @@ class PageWalk:
         self._seen: set[str] = set()
         self._done = False
 
+    @classmethod
+    def checked(
+        cls, customer_id: str, *, page_size: int | None = None, max_pages: int | None = None
+    ) -> PageWalk:
+        """A walk for limits as a caller passed them: checked here, trusted from then on."""
+        return cls(
+            customer_id,
+            page_size=positive_int_or_none(page_size, "page_size"),
+            max_pages=positive_int_or_none(max_pages, "max_pages"),
+        )
+
     @property
     def pages(self) -> int:
         """How many pages have been accepted."""
