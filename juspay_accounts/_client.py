@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final, Self
 
 from juspay_accounts import _request
 from juspay_accounts._environments import SANDBOX_URL
-from juspay_accounts._fanout import CustomerResult, CustomerResultStream
+from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse_single_id
 from juspay_accounts._fetcher import PageFetcher
 from juspay_accounts._pagination import PageWalk, positive_int_or_none
 from juspay_accounts._ratelimit import RateLimit, open_budget
@@ -365,7 +365,7 @@ class AccountsClient:
         Raises:
             TypeError: ``customer_ids`` is a single ``str`` or ``bytes``, not ids.
         """
-        _refuse_single_id(customer_ids)
+        refuse_single_id(customer_ids)
         # Checked once, here; each customer's walk trusts them.
         positive_int_or_none(concurrency, "concurrency")
         positive_int_or_none(page_size, "page_size")
@@ -420,13 +420,3 @@ class AccountsClient:
             async for result in fan_out:
                 results[result.customer_id] = result
         return results
-
-
-def _refuse_single_id(customer_ids: object) -> None:
-    """A str is iterable, but its characters are not customer ids."""
-    if isinstance(customer_ids, str | bytes | bytearray):
-        msg = (
-            "customer_ids must be an iterable of ids, not a single id "
-            f"({type(customer_ids).__name__}): pass [customer_id]"
-        )
-        raise TypeError(msg)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from juspay_accounts._models import CustomerAccount
 
-__all__ = ["CustomerResult", "CustomerResultStream", "FanOut"]
+__all__ = ["CustomerResult", "CustomerResultStream", "FanOut", "refuse_single_id"]
 
 _END: Final = object()
 """Marks the end of the input ids (``None`` could be an id, if a wrong one)."""
@@ -49,6 +49,16 @@ class CustomerResult:
     def ok(self) -> bool:
         """Whether every account was fetched."""
         return self.error is None
+
+
+def refuse_single_id(customer_ids: object) -> None:
+    """Refuse a single ``str`` or ``bytes`` given as ids: iterable, but not customer ids."""
+    if isinstance(customer_ids, str | bytes | bytearray):
+        msg = (
+            "customer_ids must be an iterable of ids, not a single id "
+            f"({type(customer_ids).__name__}): pass [customer_id]"
+        )
+        raise TypeError(msg)
 
 
 async def _one(
