@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 import juspay_accounts as ja
 from juspay_accounts import _protocol
-from juspay_accounts.testing import FakeJuspay
+
+if TYPE_CHECKING:
+    from juspay_accounts.testing import FakeJuspay
 
 UNENCODABLE = ["bad\udce9", "\udce9", "\ud800x", "ok\udfff"]
 
