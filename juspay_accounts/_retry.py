@@ -192,11 +192,10 @@ async def _wait_for_hold(
     remaining = hold.remaining()
     if remaining <= 0:
         return
-    # Resume with jitter so held calls do not all come back in the same instant.
-    wait = remaining + random.uniform(0, policy.initial_delay)  # noqa: S311 - jitter
-    # No wait that would end past the deadline: the attempt after it would have no time.
+    # No wait that could end past the deadline (jitter included): the attempt after it
+    # would have no time. Deciding on the longest jitter keeps the choice deterministic.
     if remaining > policy.max_retry_after or (
-        deadline_at is not None and _clock() + wait >= deadline_at
+        deadline_at is not None and _clock() + remaining + policy.initial_delay >= deadline_at
     ):
         raise RateLimitError(
             status=429,
@@ -206,7 +205,8 @@ async def _wait_for_hold(
                 "longer than this call may wait"
             ),
         )
-    await sleep(wait)
+    # Resume with jitter so held calls do not all come back in the same instant.
+    await sleep(remaining + random.uniform(0, policy.initial_delay))  # noqa: S311 - jitter
 
 
 class _Wait:

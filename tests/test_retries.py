@@ -357,7 +357,7 @@ async def test_absurd_retry_after_holds_others_only_for_max_retry_after(
         page = await client.list_accounts("cst_2")
     assert 1 == len(page.accounts)
     (held,) = fake_time.sleeps
-    # Today: every later call fails "not sent" for thousands of years.
+    # Before the fix: every later call fails "not sent" for thousands of years.
     assert policy.max_retry_after <= held <= policy.max_retry_after + policy.initial_delay
     assert ["cst_1", "cst_2"] == [r.customer_id for r in fake.requests]
 

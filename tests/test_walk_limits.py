@@ -113,7 +113,7 @@ async def test_account_deleted_between_pages_costs_no_other_account(
         yielded.extend(a.customer_account_id for a in page.accounts)
         if page.offset == 0 and original[0] in fake_ids(fake):
             fake.remove_account("cst_1", original[0])
-    # Today: original[2] slides to offset 1, is never asked for, and the walk reports ok.
+    # Before the fix: original[2] slides to offset 1, is never asked for, and the walk reports ok.
     assert sorted(original) == sorted(yielded)
     assert len(set(yielded)) == len(yielded)
 
@@ -146,7 +146,7 @@ async def test_deletion_seen_by_all_accounts_and_the_fan_out(
         assert result.error is None
         accounts = result.accounts
     got = [a.customer_account_id for a in accounts]
-    # Today: original[2] slides to offset 1, is never asked for, and the walk reports ok.
+    # Before the fix: original[2] slides to offset 1, is never asked for, and the walk reports ok.
     assert [original[0], original[1], original[3], original[4], original[2]] == got
 
 
