@@ -29,6 +29,7 @@ from juspay_accounts._models import (
     CustomerAccount,
     ValidationStatus,
 )
+from juspay_accounts._pagination import DEFAULT_MAX_PAGES
 from juspay_accounts._ratelimit import RateLimit
 from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, RetryPolicy
 from juspay_accounts._stats import ClientStats
@@ -62,6 +63,7 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX_PAGES",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_RETRY_STATUSES",
     "DEFAULT_TIMEOUT",

@@ -16,7 +16,7 @@ from juspay_accounts import _request
 from juspay_accounts._environments import SANDBOX_URL
 from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse_single_id
 from juspay_accounts._fetcher import PageFetcher
-from juspay_accounts._pagination import PageWalk, positive_int_or_none
+from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_int_or_none
 from juspay_accounts._ratelimit import RateLimit, open_budget
 from juspay_accounts._retry import RetryPolicy
 from juspay_accounts._stats import ClientStats
@@ -24,7 +24,7 @@ from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_
 from juspay_accounts.exceptions import ClientClosedError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, AsyncIterator, Iterable
+    from collections.abc import AsyncGenerator, AsyncIterable, Iterable
     from types import TracebackType
 
     import aiohttp
@@ -258,9 +258,9 @@ class AccountsClient:
         *,
         page_size: int | None = None,
         routing_id: str | None = None,
-        max_pages: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
-    ) -> AsyncIterator[AccountPage]:
+    ) -> AsyncGenerator[AccountPage, None]:
         """Walk every page of a customer's accounts: ``async for page in client.iter_pages(...)``.
 
         The first request asks for ``offset=0`` (and ``count=page_size`` when given); each
@@ -269,22 +269,25 @@ class AccountsClient:
         or a page comes back empty. Every page's request gets the full retry policy and the
         same routing id. One page is held in memory at a time.
 
-        If ``total`` changes mid-walk, the walk goes on against the new total, logs a
-        warning, and never yields the same ``customer_account_id`` twice (a page comes back
-        without the accounts already yielded).
+        If ``total`` changes mid-walk, the walk logs a warning and never yields the same
+        ``customer_account_id`` twice (a page comes back without the accounts already
+        yielded). A growing total is followed; a shrinking one (an account deleted, so
+        later ones moved back) sends the walk again from offset 0, so that no account
+        present for the whole walk is missed.
 
         Args:
             customer_id: The customer.
             page_size: The ``count`` to ask for; ``None`` asks for everything at once.
             routing_id: The ``x-routing-id`` for every page; defaults to ``customer_id``.
             max_pages: Refuse to fetch more than this many pages (a guard against a server
-                that never ends).
+                that never ends): :data:`DEFAULT_MAX_PAGES` (1000) unless given; ``None``
+                for no bound.
             retry: Overrides the client's retry policy for every page.
 
         Raises:
             PaginationError: a page came back at another offset than asked, held only
-                accounts already yielded while ``total`` stood still, or the walk needed
-                more than ``max_pages`` pages.
+                accounts already yielded while ``total`` stood still, ``total`` kept
+                shrinking, or the walk needed more than ``max_pages`` pages.
             JuspayError: as :meth:`list_accounts` raises for any page.
         """
         # Checked here, at the call, and never again for the pages.
@@ -298,9 +301,9 @@ class AccountsClient:
         *,
         page_size: int | None = None,
         routing_id: str | None = None,
-        max_pages: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
-    ) -> AsyncIterator[CustomerAccount]:
+    ) -> AsyncGenerator[CustomerAccount, None]:
         """Every account of a customer, page after page, each once (see :meth:`iter_pages`)."""
         pages = self.iter_pages(
             customer_id,
@@ -317,7 +320,7 @@ class AccountsClient:
         *,
         page_size: int | None = None,
         routing_id: str | None = None,
-        max_pages: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
     ) -> list[CustomerAccount]:
         """Every account of a customer as a list, across all pages (see :meth:`iter_pages`)."""
@@ -332,7 +335,7 @@ class AccountsClient:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         page_size: int | None = None,
-        max_pages: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
         dedupe: bool = True,
     ) -> CustomerResultStream:
@@ -399,7 +402,7 @@ class AccountsClient:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         page_size: int | None = None,
-        max_pages: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
     ) -> dict[str, CustomerResult]:
         """Run :meth:`accounts_for_customers` to the end; return the results by customer id.

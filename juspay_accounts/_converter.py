@@ -5,7 +5,9 @@ Lenient where Juspay is inconsistent, strict where it matters:
 - strings that arrive as numbers (``"juspay_bank_code": 12``) become strings, but
   ``null``, booleans, objects and lists never silently become ``"None"`` or ``"True"``;
 - money arrives as a number or a string and becomes a :class:`~decimal.Decimal`
-  (a float goes through its shortest ``repr`` so ``1.1`` stays ``Decimal("1.1")``);
+  (a float goes through its shortest ``repr`` so ``1.1`` stays ``Decimal("1.1")``), but only
+  money: finite, below ``10**12``, at most four decimal places (NaN, ``1e999999999`` or
+  hundreds of digits are refused, never handed on to blow up in the caller's formatting);
 - timestamps are ISO-8601; one without an offset is taken as UTC, as Juspay documents;
 - a validation status this library does not know stays a plain string;
 - unknown keys are ignored, and a key with stray spaces (the legacy ``"last_validated "``)
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -34,7 +37,14 @@ from juspay_accounts._models import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["InvalidValueError", "describe_errors", "make_converter"]
+__all__ = [
+    "MAX_AMOUNT_DECIMALS",
+    "MAX_AMOUNT_DIGITS",
+    "InvalidValueError",
+    "OutOfRangeNumber",
+    "describe_errors",
+    "make_converter",
+]
 
 
 class InvalidValueError(ValueError):
@@ -65,29 +75,76 @@ def _structure_str(value: object, _: object) -> str:
     raise InvalidValueError(msg)
 
 
+MAX_AMOUNT_DIGITS: Final = 12
+"""An amount's magnitude must stay below ``10**MAX_AMOUNT_DIGITS`` (a trillion rupees)."""
+MAX_AMOUNT_DECIMALS: Final = 4
+"""An amount may have at most this many decimal places (trailing zeros not counted)."""
+
+_AMOUNT_LIMIT: Final = 10**MAX_AMOUNT_DIGITS
+# An amount as text: ASCII digits, one optional point and exponent; no "_", no "NaN".
+_AMOUNT_TEXT: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?", re.ASCII)
+# Longer than any amount in range can be written (with spaces, zeros and an exponent).
+_MAX_AMOUNT_TEXT: Final = 64
+_AMOUNT_RULE: Final = (
+    f"an amount below 10**{MAX_AMOUNT_DIGITS} with at most {MAX_AMOUNT_DECIMALS} decimal places"
+)
+
+
+@attrs.frozen
+class OutOfRangeNumber:
+    """A JSON number no float holds (``NaN``, ``Infinity``, ``1e999``), kept as its text.
+
+    The JSON reader hands it out instead of a float so that the field it sits in can be
+    named when a hook refuses it; no hook accepts it.
+    """
+
+    text: str
+
+    def __repr__(self) -> str:
+        """The number as it was written, cut short."""
+        return self.text[:40]
+
+
+def _in_range(amount: decimal.Decimal, shown: str) -> decimal.Decimal:
+    """``amount`` if it is money; else a refusal that says the rule.
+
+    Only the exponent and the digits are looked at, never computed with: a context-bound
+    operation would round, and ``Decimal("1e999999999")`` formats itself into a MemoryError.
+    """
+    sign, digits, exponent = amount.as_tuple()
+    del sign
+    if isinstance(exponent, int) and amount.adjusted() < MAX_AMOUNT_DIGITS:
+        # Trailing zeros are not decimal places: "1.000000" is 1, "0.000000" is 0.
+        zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+        if not any(digits) or exponent + zeros >= -MAX_AMOUNT_DECIMALS:
+            return amount
+    msg = f"expected {_AMOUNT_RULE}, got {shown}"
+    raise InvalidValueError(msg)
+
+
 def _structure_decimal(value: object, _: object) -> decimal.Decimal:
-    if value.__class__ is int:
-        return decimal.Decimal(value)  # type: ignore[arg-type,unused-ignore]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -_AMOUNT_LIMIT < value < _AMOUNT_LIMIT:
+            return decimal.Decimal(value)
+        msg = f"expected {_AMOUNT_RULE}, got {value!r:.40}"
+        raise InvalidValueError(msg)
     if isinstance(value, bool):
         msg = "expected an amount, got a boolean"
         raise InvalidValueError(msg)
-    if isinstance(value, int):
-        return decimal.Decimal(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             msg = f"expected a finite amount, got {value!r}"
             raise InvalidValueError(msg)
-        return decimal.Decimal(repr(value))
+        return _in_range(decimal.Decimal(repr(value)), repr(value))
     if isinstance(value, str):
-        try:
-            amount = decimal.Decimal(value.strip())
-        except decimal.InvalidOperation:
-            msg = f"expected an amount, got {value[:40]!r}"
-            raise InvalidValueError(msg) from None
-        if not amount.is_finite():
-            msg = f"expected a finite amount, got {value[:40]!r}"
+        text = value.strip()
+        if len(text) > _MAX_AMOUNT_TEXT or not _AMOUNT_TEXT.fullmatch(text):
+            msg = f"expected {_AMOUNT_RULE} (digits, as a number or a string), got {value[:40]!r}"
             raise InvalidValueError(msg)
-        return amount
+        return _in_range(decimal.Decimal(text), repr(value[:40]))
+    if isinstance(value, OutOfRangeNumber):
+        msg = f"expected a finite amount, got {value!r}"
+        raise InvalidValueError(msg)
     msg = f"expected an amount, got {type(value).__name__}"
     raise InvalidValueError(msg)
 

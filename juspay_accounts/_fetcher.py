@@ -18,7 +18,7 @@ from juspay_accounts._pagination import PageWalk
 from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable
+    from collections.abc import AsyncGenerator, Awaitable
 
     from juspay_accounts._models import AccountPage, CustomerAccount
     from juspay_accounts._ratelimit import Budget
@@ -99,15 +99,17 @@ class PageFetcher:
 
     async def walk(
         self, walk: PageWalk, routing_id: str, policy: RetryPolicy
-    ) -> AsyncIterator[AccountPage]:
+    ) -> AsyncGenerator[AccountPage, None]:
         """Yield each page of ``walk``, without the accounts already yielded."""
         while (offset := walk.next_offset()) is not None:
             yield walk.accept(await self._walk_page(walk, offset, routing_id, policy))
 
     @staticmethod
-    async def accounts_in(pages: AsyncIterator[AccountPage]) -> AsyncIterator[CustomerAccount]:
+    async def accounts_in(
+        pages: AsyncGenerator[AccountPage, None],
+    ) -> AsyncGenerator[CustomerAccount, None]:
         """Each account of each page, in order; closing it closes ``pages``."""
-        async with contextlib.aclosing(pages):  # type: ignore[type-var]
+        async with contextlib.aclosing(pages):
             async for page in pages:
                 for account in page.accounts:
                     yield account

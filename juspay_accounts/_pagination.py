@@ -18,7 +18,7 @@ from juspay_accounts.exceptions import PaginationError
 if TYPE_CHECKING:
     from juspay_accounts._models import AccountPage
 
-__all__ = ["PageWalk", "positive_int_or_none"]
+__all__ = ["DEFAULT_MAX_PAGES", "MAX_REWALKS", "PageWalk", "positive_int_or_none"]
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 
@@ -44,6 +44,17 @@ def positive_int_or_none(value: int | None, what: str) -> int | None:
     return value
 
 
+DEFAULT_MAX_PAGES: Final = 1000
+"""The most pages one customer's walk fetches unless told otherwise (``None``: no bound).
+
+A customer has a handful of accounts, so this is far beyond any real walk (a thousand
+accounts at ``page_size=1``), yet it stops a server that keeps inventing pages.
+"""
+
+MAX_REWALKS: Final = 3
+"""How many times one walk starts again from offset 0 because ``total`` shrank."""
+
+
 class PageWalk:
     """The state of one customer's walk through its pages.
 
@@ -56,16 +67,23 @@ class PageWalk:
     offset reaches ``total`` or a page comes back empty. It refuses (with
     :class:`PaginationError`) a page at another offset than asked, a page of only
     already-seen accounts while ``total`` stands still, and more than ``max_pages`` pages.
-    If ``total`` changes, it logs a warning and goes on against the new total.
 
-    ``page_size`` and ``max_pages`` are trusted: the client checks them where they enter
-    (:func:`positive_int_or_none`).
+    If ``total`` grows, the walk goes on against the new total (an account inserted
+    before the offset only pushes seen ones forward). If it shrinks, an account before the
+    offset may have been deleted, so that later ones moved back past the offset unseen:
+    the walk starts again from offset 0, skipping what it has already returned, so that
+    no account present for the whole walk is missed. After :data:`MAX_REWALKS` such
+    restarts it raises :class:`PaginationError` rather than return a list with holes.
+
+    ``page_size`` and ``max_pages`` are trusted: :meth:`checked` checks a caller's.
     """
 
     __slots__ = (
         "_done",
         "_offset",
         "_pages",
+        "_rewalk_until",
+        "_rewalks",
         "_seen",
         "_total",
         "customer_id",
@@ -74,7 +92,11 @@ class PageWalk:
     )
 
     def __init__(
-        self, customer_id: str, *, page_size: int | None = None, max_pages: int | None = None
+        self,
+        customer_id: str,
+        *,
+        page_size: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
     ) -> None:
         """Start a walk for ``customer_id``."""
         self.customer_id = customer_id
@@ -85,10 +107,17 @@ class PageWalk:
         self._total: int | None = None
         self._seen: set[str] = set()
         self._done = False
+        self._rewalks = 0
+        # While re-walking, offsets below this one hold accounts already returned.
+        self._rewalk_until = 0
 
     @classmethod
     def checked(
-        cls, customer_id: str, *, page_size: int | None = None, max_pages: int | None = None
+        cls,
+        customer_id: str,
+        *,
+        page_size: int | None = None,
+        max_pages: int | None = DEFAULT_MAX_PAGES,
     ) -> PageWalk:
         """A walk for limits as a caller passed them: checked here, trusted from then on."""
         return cls(
@@ -122,7 +151,8 @@ class PageWalk:
         """Check the page fetched at :meth:`next_offset`; return it without seen accounts.
 
         Raises:
-            PaginationError: the page does not move the walk forward.
+            PaginationError: the page does not move the walk forward, or ``total`` kept
+                shrinking.
         """
         asked = self._offset
         if page.offset != asked:
@@ -133,14 +163,19 @@ class PageWalk:
             raise PaginationError(
                 msg, customer_id=self.customer_id, offset=asked, request_id=page.request_id
             )
-        total_changed = self._total is not None and page.total != self._total
+        previous = self._total
+        total_changed = previous is not None and page.total != previous
+        shrank = previous is not None and page.total < previous
         if total_changed:
             _LOG.warning(
-                "customer %s: total changed from %d to %d during the walk; going on "
-                "against the new total, skipping accounts already returned",
+                "customer %s: total changed from %d to %d during the walk; %s, skipping "
+                "accounts already returned",
                 self.customer_id,
-                self._total,
+                previous,
                 page.total,
+                "walking again from offset 0 so that no account is missed"
+                if shrank
+                else "going on against the new total",
             )
         self._total = page.total
         self._pages += 1
@@ -150,7 +185,8 @@ class PageWalk:
             if account.customer_account_id not in seen:
                 seen.add(account.customer_account_id)
                 fresh.append(account)
-        if page.accounts and not fresh and not total_changed:
+        rewalking = asked < self._rewalk_until
+        if page.accounts and not fresh and not total_changed and not rewalking:
             msg = (
                 f"customer {self.customer_id}: the page at offset {asked} holds only accounts "
                 "already returned: the server seems to ignore offset"
@@ -159,17 +195,38 @@ class PageWalk:
                 msg, customer_id=self.customer_id, offset=asked, request_id=page.request_id
             )
         self._offset = asked + len(page.accounts)
-        if not page.accounts:
-            if asked < page.total:
-                _LOG.warning(
-                    "customer %s: empty page at offset %d before total %d; ending the walk",
-                    self.customer_id,
-                    asked,
-                    page.total,
-                )
-            self._done = True
-        elif self._offset >= page.total:
-            self._done = True
+        if shrank:
+            self._start_again(asked, page)
+        else:
+            self._done = self._ends_here(asked, page)
         if len(fresh) == len(page.accounts):
             return page
         return attrs.evolve(page, accounts=tuple(fresh))
+
+    def _ends_here(self, asked: int, page: AccountPage) -> bool:
+        """Whether the walk is complete after ``page``, fetched at ``asked``."""
+        if page.accounts:
+            return self._offset >= page.total
+        if asked < page.total:
+            _LOG.warning(
+                "customer %s: empty page at offset %d before total %d; ending the walk",
+                self.customer_id,
+                asked,
+                page.total,
+            )
+        return True
+
+    def _start_again(self, asked: int, page: AccountPage) -> None:
+        """``total`` shrank: go back to offset 0, or give up after MAX_REWALKS restarts."""
+        if self._rewalks >= MAX_REWALKS:
+            msg = (
+                f"customer {self.customer_id}: total kept shrinking during the walk "
+                f"({MAX_REWALKS + 1} times, now {page.total}): accounts are being deleted "
+                "faster than they can be listed, so the list could have holes; retry later"
+            )
+            raise PaginationError(
+                msg, customer_id=self.customer_id, offset=asked, request_id=page.request_id
+            )
+        self._rewalks += 1
+        self._rewalk_until = max(self._rewalk_until, self._offset)
+        self._offset = 0

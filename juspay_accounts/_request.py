@@ -78,7 +78,23 @@ def _check_text(value: object, what: str) -> str:
         # CR/LF in a header would let a caller's input inject headers.
         msg = f"{what} must not contain control characters (such as CR or LF): {value[:60]!r}"
         raise InvalidInputError(msg)
+    if not value.isascii() and not _encodable(value):
+        msg = (
+            f"{what} cannot be sent: it holds a lone surrogate, which has no UTF-8 form "
+            f"(was it read from bytes that are not UTF-8, such as a command-line argument?): "
+            f"{value[:60]!r}"
+        )
+        raise InvalidInputError(msg)
     return value
+
+
+def _encodable(value: str) -> bool:
+    """Whether ``value`` has a UTF-8 form (a lone surrogate such as U+DCE9 has none)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:
@@ -139,6 +155,9 @@ def make_settings(
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in api_key):  # noqa: PLR2004 - C0 and DEL
         msg = "api_key must not contain control characters (was it read with a trailing newline?)"
         raise ValueError(msg)
+    if not _encodable(api_key):
+        msg = "api_key must be text with a UTF-8 form (it holds a lone surrogate)"
+        raise ValueError(msg)
     token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
     headers = {
         "Authorization": f"Basic {token}",
@@ -158,7 +177,8 @@ def check_ids(customer_id: str, routing_id: str | None) -> str:
     """Check the ids a request carries; return the routing id to send.
 
     Raises:
-        InvalidInputError: an id is empty, only white space, or holds control characters.
+        InvalidInputError: an id is empty, only white space, holds control characters, or
+            cannot be encoded as UTF-8 (a lone surrogate).
         TypeError: an id is not a str.
     """
     _check_text(customer_id, "customer_id")
@@ -169,14 +189,11 @@ def check_fan_out_id(customer_id: str) -> None:
     """What a fan-out checks of each id, once, before its customer's first request.
 
     Raises:
-        InvalidInputError: as :func:`check_ids`.
-        TypeError: the id is not a str.
-        UnicodeEncodeError: the id holds a lone surrogate, which no URL can carry.
+        InvalidInputError: as :func:`check_ids` (a lone surrogate included): this customer
+            fails alone.
+        TypeError: the id is not a str (a programming error: the fan-out stops).
     """
     check_ids(customer_id, None)
-    # Its URL holds it percent-encoded as UTF-8: a lone surrogate (what Python makes of
-    # undecodable bytes in argv) cannot be, and fails this customer alone.
-    customer_id.encode()
 
 
 def _path_segment(value: str) -> str:

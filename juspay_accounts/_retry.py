@@ -144,9 +144,14 @@ class RateLimitHold:
         """Start with no hold."""
         self._until = 0.0
 
-    def extend(self, seconds: float) -> None:
-        """Hold every call back for ``seconds`` from now (never shortens a hold)."""
-        self._until = max(self._until, _clock() + seconds)
+    def extend(self, seconds: float, *, cap: float) -> None:
+        """Hold every call back for ``seconds`` from now, but ``cap`` seconds at most.
+
+        Never shortens a hold. The cap is the ``max_retry_after`` of the policy in force, so
+        that one 429 asking for years (``Retry-After: 99999999999``) holds the client back
+        for that long at most, not for years.
+        """
+        self._until = max(self._until, _clock() + min(seconds, cap))
 
     def remaining(self) -> float:
         """Seconds until calls may be sent again (0.0 when there is no hold)."""
@@ -187,8 +192,10 @@ async def _wait_for_hold(
     remaining = hold.remaining()
     if remaining <= 0:
         return
+    # No wait that could end past the deadline (jitter included): the attempt after it
+    # would have no time. Deciding on the longest jitter keeps the choice deterministic.
     if remaining > policy.max_retry_after or (
-        deadline_at is not None and _clock() + remaining > deadline_at
+        deadline_at is not None and _clock() + remaining + policy.initial_delay >= deadline_at
     ):
         raise RateLimitError(
             status=429,
@@ -290,7 +297,7 @@ async def _note_rate_limit(
 ) -> None:
     """A 429 with Retry-After holds back this client, and every process sharing its budget."""
     if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        hold.extend(exc.retry_after)
+        hold.extend(exc.retry_after, cap=policy.max_retry_after)
         if budget is not None:
             # Bounded as the client's own hold: a server asking for an hour holds no
             # process longer than the policy of the call that saw it may wait.

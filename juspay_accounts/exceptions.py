@@ -262,7 +262,8 @@ class ResponseValidationError(JuspayError):
 
     Attributes:
         status: The HTTP status of the answer.
-        errors: Each problem found, as ``"<what> @ <path>"``.
+        errors: Each problem found, as ``"<what> @ <path>"``: the first 100, then one
+            line that says how many more were not kept or not checked.
         body: The response body as text, cut to 2048 characters.
     """
 

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 
 import juspay_accounts as ja
-from juspay_accounts import _retry
+from juspay_accounts import _response, _retry
 from juspay_accounts.testing import FakeJuspay, Fault
 
 if TYPE_CHECKING:
@@ -335,22 +335,94 @@ async def test_concurrent_calls_wait_out_the_hold(seeded: FakeJuspay) -> None:
     assert all(wait >= 4.0 for wait in fake_time.sleeps), fake_time.sleeps
 
 
+ABSURD = ["99999999999", "Fri, 31 Dec 9999 23:59:59 GMT"]
+
+
 @pytest.mark.asyncio
-async def test_a_hold_longer_than_the_cap_fails_other_calls_without_sending(
-    seeded: FakeJuspay, fake_time: FakeTime
+@pytest.mark.parametrize("retry_after", ABSURD)
+async def test_absurd_retry_after_holds_others_only_for_max_retry_after(
+    fake: FakeJuspay, fake_time: FakeTime, retry_after: str
 ) -> None:
-    """While a hold longer than max_retry_after lasts, calls fail at once with RateLimitError."""
-    seeded.add_account("cst_2")
-    seeded.inject(Fault.respond(429, "", headers={"Retry-After": "600"}), customer_id="cst_1")
+    """The 429'd call fails fast with what was asked; others wait max_retry_after, then send."""
+    fake.add_account("cst_1")
+    fake.add_account("cst_2")
+    fake.inject(Fault.respond(429, "", headers={"Retry-After": retry_after}), customer_id="cst_1")
+    policy = ja.RetryPolicy(sleep=fake_time.sleep, deadline=None)
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, retry=policy) as client:
+        with pytest.raises(ja.RateLimitError) as info:
+            await client.list_accounts("cst_1")
+        assert info.value.retry_after is not None
+        assert info.value.retry_after > 10**10
+        assert [] == fake_time.sleeps
+        page = await client.list_accounts("cst_2")
+    assert 1 == len(page.accounts)
+    (held,) = fake_time.sleeps
+    # Before the fix: every later call fails "not sent" for thousands of years.
+    assert policy.max_retry_after <= held <= policy.max_retry_after + policy.initial_delay
+    assert ["cst_1", "cst_2"] == [r.customer_id for r in fake.requests]
+
+
+@pytest.mark.asyncio
+async def test_hold_is_capped_by_the_policy_of_the_call_that_got_the_429(
+    fake: FakeJuspay, fake_time: FakeTime
+) -> None:
+    """A call whose policy allows 300 s holds the client 300 s; one allowing 10 s is not sent."""
+    fake.add_account("cst_1")
+    fake.inject(Fault.respond(429, "", headers={"Retry-After": "99999"}))
+    patient = ja.RetryPolicy(sleep=fake_time.sleep, deadline=None, max_retry_after=300.0)
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, retry=patient) as client:
+        with pytest.raises(ja.RateLimitError):
+            await client.list_accounts("cst_1")
+        hurried = attrs.evolve(patient, max_retry_after=10.0)
+        with pytest.raises(ja.RateLimitError, match="not sent") as info:
+            await client.list_accounts("cst_1", retry=hurried)
+        assert 300.0 == info.value.retry_after
+        fake_time.now += 300.0
+        assert 1 == len((await client.list_accounts("cst_1", retry=hurried)).accounts)
+    assert 2 == len(fake.requests)
+
+
+@pytest.mark.asyncio
+async def test_default_policy_fails_fast_rather_than_waiting_out_its_deadline(
+    fake: FakeJuspay, fake_time: FakeTime
+) -> None:
+    """With the default 60 s deadline a 60 s hold is not waited out for an attempt with no time."""
+    fake.add_account("cst_1")
+    fake.inject(Fault.respond(429, "", headers={"Retry-After": "99999999999"}))
     policy = ja.RetryPolicy(sleep=fake_time.sleep)
-    async with ja.AccountsClient(seeded.api_key, base_url=seeded.url, retry=policy) as client:
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, retry=policy) as client:
         with pytest.raises(ja.RateLimitError):
             await client.list_accounts("cst_1")
         with pytest.raises(ja.RateLimitError, match="not sent") as info:
-            await client.list_accounts("cst_2")
-    assert info.value.retry_after is not None
-    assert 599 <= info.value.retry_after <= 600
-    assert ["cst_1"] == [r.customer_id for r in seeded.requests]
+            await client.list_accounts("cst_1")
+        assert info.value.retry_after is not None
+        assert info.value.retry_after <= policy.max_retry_after
+        fake_time.now += policy.max_retry_after
+        assert 1 == len((await client.list_accounts("cst_1")).accounts)
+    assert [] == fake_time.sleeps
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["-5", "-0.5", "-1e9", "soon", "", "inf", "1e400", "Wed, 21 Oct 2015 07:27:00 GMT", "\x00"],
+)
+def test_negative_garbage_and_past_retry_after_are_ignored(value: str) -> None:
+    """Negative, unreadable and past-date Retry-After values are ignored (None)."""
+    now = dt.datetime(2015, 10, 21, 7, 28, tzinfo=dt.UTC)
+    assert _response.parse_retry_after(value, now=now) is None
+
+
+@pytest.mark.asyncio
+async def test_negative_retry_after_sets_no_hold(fake: FakeJuspay, fake_time: FakeTime) -> None:
+    """A 429 with Retry-After: -5 carries no retry_after and holds nothing back."""
+    fake.add_account("cst_1")
+    fake.inject(Fault.respond(429, "", headers={"Retry-After": "-5"}))
+    policy = ja.RetryPolicy(sleep=fake_time.sleep, max_attempts=1)
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, retry=policy) as client:
+        with pytest.raises(ja.RateLimitError) as info:
+            await client.list_accounts("cst_1")
+        assert info.value.retry_after is None
+        assert 1 == len((await client.list_accounts("cst_1")).accounts)
     assert [] == fake_time.sleeps
 
 

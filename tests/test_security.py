@@ -109,12 +109,13 @@ async def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:  #
                 await client.list_accounts("bad\r\nid")
             errors.append(invalid.value)
             limited = ja.AccountsClient(SECRET, base_url=fake.url)
-            fake.inject(Fault.respond(429, "{}", headers={"Retry-After": "3600"}))
+            fake.inject(Fault.respond(429, "{}", headers={"Retry-After": "3600"}), customer_id="c0")
             with pytest.raises(ja.RateLimitError) as limit:
                 await limited.list_accounts("c0")
             errors.append(limit.value)
             with pytest.raises(ja.RateLimitError, match="not sent") as held:
-                await limited.list_accounts("c0")
+                # The hold is capped at max_retry_after (60 s): a call allowing less is not sent.
+                await limited.list_accounts("c0", retry=ja.RetryPolicy(max_retry_after=10.0))
             errors.append(held.value)
             await limited.aclose()
             wrong_key = ja.AccountsClient("sk_wrong", base_url=fake.url)

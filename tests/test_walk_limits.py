@@ -1,0 +1,175 @@
+"""A walk is bounded by default, and an account deleted mid-walk never costs another one."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+import juspay_accounts as ja
+from juspay_accounts._fetcher import PageFetcher
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from juspay_accounts.testing import FakeJuspay
+
+
+class EndlessServer:
+    """Answers every page with one fresh account and ``total=10**15``: a walk that never ends."""
+
+    def __init__(self) -> None:
+        """Count nothing yet."""
+        self.requests = 0
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """One new account at the offset asked for."""
+        self.requests += 1
+        offset = int(request.query.get("offset", "0"))
+        account = {
+            "customer_account_id": f"banh_{offset}",
+            "customer_id": request.match_info["customer"],
+            "account_details": {"vpa": "x@upi"},
+            "validation_status": "ACTIVE",
+            "date_created": "2023-06-06T13:29:49Z",
+        }
+        body = {"list": [account], "offset": offset, "count": 1, "total": 10**15}
+        return web.Response(text=json.dumps(body), content_type="application/json")
+
+
+@pytest_asyncio.fixture
+async def endless() -> AsyncIterator[EndlessServer]:
+    """A running endless server on 127.0.0.1."""
+    server = EndlessServer()
+    app = web.Application()
+    app.router.add_get("/customers/{customer}/customer-accounts/list", server.handle)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+async def collect(
+    accounts: AsyncIterator[ja.CustomerAccount], into: list[ja.CustomerAccount]
+) -> None:
+    """Append every account to ``into`` as it comes."""
+    async for account in accounts:
+        into.append(account)  # noqa: PERF401 - kept as it arrives, for after the error
+
+
+@pytest.mark.asyncio
+async def test_endless_server_stops_at_the_default_max_pages(endless: EndlessServer) -> None:
+    """Fresh accounts with total=10**15 end in PaginationError after DEFAULT_MAX_PAGES pages."""
+    assert 1000 == ja.DEFAULT_MAX_PAGES
+    async with ja.AccountsClient("k", base_url=endless.url) as client:
+        with pytest.raises(ja.PaginationError, match="max_pages=1000"):
+            await client.all_accounts("cst_1")
+        assert ja.DEFAULT_MAX_PAGES == endless.requests
+        seen: list[ja.CustomerAccount] = []
+        with pytest.raises(ja.PaginationError, match="max_pages=1000"):
+            await collect(client.iter_accounts("cst_1"), seen)
+        assert ja.DEFAULT_MAX_PAGES == len(seen)
+        (result,) = (await client.gather_accounts(["cst_1"])).values()
+        assert isinstance(result.error, ja.PaginationError)
+    assert 3 * ja.DEFAULT_MAX_PAGES == endless.requests
+
+
+@pytest.mark.asyncio
+async def test_max_pages_none_still_means_no_bound(endless: EndlessServer) -> None:
+    """An explicit max_pages=None walks past the default bound."""
+    async with ja.AccountsClient("k", base_url=endless.url) as client:
+        walked = 0
+        async for _ in client.iter_accounts("cst_1", max_pages=None):
+            walked += 1
+            if walked > ja.DEFAULT_MAX_PAGES:
+                break
+    assert ja.DEFAULT_MAX_PAGES + 1 == endless.requests
+
+
+# -- a shrinking total loses nothing (issue 11, item 5) --------------------------------
+
+
+def seed(fake: FakeJuspay, n: int) -> list[str]:
+    """Give cst_1 ``n`` accounts; return their ids in order."""
+    return [fake.add_account("cst_1")["customer_account_id"] for _ in range(n)]
+
+
+@pytest.mark.asyncio
+async def test_account_deleted_between_pages_costs_no_other_account(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """Deleting a yielded account shifts offsets; every account present throughout still comes."""
+    original = seed(fake, 6)
+    yielded: list[str] = []
+    async for page in client.iter_pages("cst_1", page_size=2):
+        yielded.extend(a.customer_account_id for a in page.accounts)
+        if page.offset == 0 and original[0] in fake_ids(fake):
+            fake.remove_account("cst_1", original[0])
+    # Before the fix: original[2] slides to offset 1, is never asked for, and the walk reports ok.
+    assert sorted(original) == sorted(yielded)
+    assert len(set(yielded)) == len(yielded)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("walk", ["all_accounts", "gather_accounts"])
+async def test_deletion_seen_by_all_accounts_and_the_fan_out(
+    fake: FakeJuspay, client: ja.AccountsClient, monkeypatch: pytest.MonkeyPatch, walk: str
+) -> None:
+    """all_accounts and the fan-out (which walks with it) also miss nothing when total shrinks."""
+    original = seed(fake, 5)
+    # Every page of every walk is fetched by PageFetcher.page: delete right after page 0.
+    fetch_page = PageFetcher.page
+
+    async def fetch_then_delete(
+        self: PageFetcher,
+        *args: Any,  # noqa: ANN401 - passed on
+    ) -> ja.AccountPage:
+        page = await fetch_page(self, *args)
+        if page.offset == 0 and original[1] in fake_ids(fake):
+            fake.remove_account("cst_1", original[1])
+        return page
+
+    monkeypatch.setattr(PageFetcher, "page", fetch_then_delete)
+    accounts: Sequence[ja.CustomerAccount]
+    if walk == "all_accounts":
+        accounts = await client.all_accounts("cst_1", page_size=2)
+    else:
+        result = (await client.gather_accounts(["cst_1"], page_size=2))["cst_1"]
+        assert result.error is None
+        accounts = result.accounts
+    got = [a.customer_account_id for a in accounts]
+    # Before the fix: original[2] slides to offset 1, is never asked for, and the walk reports ok.
+    assert [original[0], original[1], original[3], original[4], original[2]] == got
+
+
+def fake_ids(fake: FakeJuspay) -> list[str]:
+    """The ids the fake serves for cst_1 now."""
+    return [a["customer_account_id"] for a in fake.accounts_of("cst_1")]
+
+
+@pytest.mark.asyncio
+async def test_total_that_keeps_shrinking_is_a_pagination_error(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """A total that shrinks on every page ends in PaginationError, never a result with holes."""
+    original = seed(fake, 40)
+    yielded: list[str] = []
+
+    async def walk_while_deleting() -> None:
+        async for page in client.iter_pages("cst_1", page_size=2):
+            yielded.extend(a.customer_account_id for a in page.accounts)
+            fake.remove_account("cst_1", fake_ids(fake)[0])
+
+    with pytest.raises(ja.PaginationError, match="total kept shrinking"):
+        await walk_while_deleting()
+    assert len(set(yielded)) == len(yielded)
+    assert set(yielded) <= set(original)
