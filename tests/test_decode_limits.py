@@ -167,7 +167,7 @@ def test_fast_hook_and_detailed_converter_agree_on_amounts(amount: object) -> No
     """The fast hook and the detailed converter accept and refuse the same amounts."""
     raw = account_with(validation_amount=amount)
     outcomes = []
-    for hook in (_protocol._FAST, _protocol._DETAILED):
+    for hook in _protocol.account_hooks():
         try:
             outcomes.append(hook(raw, ja.CustomerAccount).validation_amount)
         except Exception:  # noqa: BLE001 - either hook may refuse; both must
