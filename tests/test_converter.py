@@ -393,6 +393,23 @@ def test_status_hook_keeps_enum_members_and_unknown_strings() -> None:
     assert str is type(unknown.validation_status)
 
 
+@BUILDERS
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("currency", "USD", "USD"),
+        ("validation_amount", "2.00", decimal.Decimal("2.00")),
+        ("last_validated", "2023-06-07T00:00:00Z", dt.datetime(2023, 6, 7, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_stray_space_key_is_read_whatever_else_is_there(
+    build: Callable[[], Any], key: str, value: str, expected: object
+) -> None:
+    """An optional key with a stray space is read while the other optional keys are present."""
+    raw = with_(FULL, **{key: ...}) | {f"{key} ": value}
+    assert expected == getattr(build()(raw, ja.CustomerAccount), key)
+
+
 # -- the fallback from the fast hook to the detailed converter is observable -------
 
 
