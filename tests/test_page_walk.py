@@ -69,7 +69,7 @@ def test_walk_checks_its_bounds_by_name(name: str) -> None:
     with pytest.raises(ValueError, match=f"^{name} must be at least 1, got 0$"):
         PageWalk("c", **{name: 0})
     with pytest.raises(TypeError, match=f"^{name} must be an int or None, got str$"):
-        PageWalk("c", **{name: "2"})
+        PageWalk("c", **{name: "2"})  # type: ignore[arg-type]
 
 
 def test_walk_keeps_its_settings() -> None:
