@@ -220,6 +220,9 @@ def test_null_bank_account_and_vpa(build: Callable[[], Any]) -> None:
 
 
 LONG = "x" * 50
+AMOUNT_RULE = (
+    "an amount below 10**12 with at most 4 decimal places (digits, as a number or a string)"
+)
 BAD_ACCOUNTS = pytest.mark.parametrize(
     ("raw", "message", "path"),
     [
@@ -271,17 +274,17 @@ BAD_ACCOUNTS = pytest.mark.parametrize(
         ),
         (
             with_(FULL, validation_amount="1,00"),
-            "expected an amount, got '1,00'",
+            f"expected {AMOUNT_RULE}, got '1,00'",
             ".validation_amount",
         ),
         (
             with_(FULL, validation_amount="9" * 10 + LONG),
-            f"expected an amount, got {('9' * 10 + LONG)[:40]!r}",
+            f"expected {AMOUNT_RULE}, got {('9' * 10 + LONG)[:40]!r}",
             ".validation_amount",
         ),
         (
             with_(FULL, validation_amount=" " * 45 + "NaN"),
-            f"expected a finite amount, got {' ' * 40!r}",
+            f"expected {AMOUNT_RULE}, got {' ' * 40!r}",
             ".validation_amount",
         ),
         (
