@@ -166,7 +166,7 @@ def test_amount_in_range_is_kept_exactly(amount: str, expected: decimal.Decimal)
 def test_fast_hook_and_detailed_converter_agree_on_amounts(amount: object) -> None:
     """The fast hook and the detailed converter accept and refuse the same amounts."""
     raw = account_with(validation_amount=amount)
-    outcomes = []
+    outcomes: list[object] = []
     for hook in _protocol.account_hooks():
         try:
             outcomes.append(hook(raw, ja.CustomerAccount).validation_amount)
