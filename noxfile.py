@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections import Counter
 from pathlib import Path
+from typing import Final
 
 import nox
 
@@ -91,6 +94,62 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site with warnings as errors (docs/_build/html)."""
     _install(session, "docs", "tests")  # tests: the pytest plugin is documented too
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+# The share of mutants the tests must kill in every core module.
+MUTATION_TARGET: Final = 0.90
+
+
+def _mutation_scores(results: str) -> dict[str, Counter[str]]:
+    """Count the lines of ``mutmut results --all true`` by module and status.
+
+    Each line reads ``    juspay_accounts._retry.x_name__mutmut_3: killed``.
+    """
+    scores: dict[str, Counter[str]] = {}
+    for line in results.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and "__mutmut_" in name:
+            scores.setdefault(name.rsplit(".", 1)[0], Counter())[status] += 1
+    return scores
+
+
+@nox.session
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the core modules (mutmut); prints killed / total per module.
+
+    Slow (tens of minutes on two cores), so not part of CI. ``nox -s mutation -- NAME...``
+    runs only the mutants whose names match, e.g. ``"juspay_accounts._pagination*"``.
+    Results are kept in ``mutants/``: delete it to start afresh. MUTMUT_MAX_CHILDREN sets
+    the number of workers (2). See docs/testing-the-library.md.
+    """
+    # The package itself is not installed: the tests must import the mutated copy that
+    # mutmut writes to mutants/, not an installed one.
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.install(*nox.project.dependency_groups(PYPROJECT, "tests", "mutation"))
+    session.run("python", "-m", "pip", "uninstall", "--yes", "--quiet", "juspay-accounts")
+    max_children = os.environ.get("MUTMUT_MAX_CHILDREN", "2")
+    session.run("mutmut", "run", "--max-children", max_children, *session.posargs)
+    results = session.run("mutmut", "results", "--all", "true", silent=True)
+    scores = _mutation_scores(str(results))
+    if not scores:
+        session.error("mutmut reported no mutants")
+    session.log(f"{'module':<28} {'killed':>6} {'total':>6} {'score':>7}")
+    below = []
+    for module, counts in sorted(scores.items()):
+        total = counts.total()
+        if counts["not checked"] == total:
+            session.log(f"{module:<28} {'':>6} {total:>6} {'':>7}  not run")
+            continue
+        # A mutant that makes the tests run past their time limit was noticed too.
+        killed = counts["killed"] + counts["timeout"]
+        score = killed / total
+        rest = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s != "killed")
+        session.log(f"{module:<28} {killed:>6} {total:>6} {score:>7.1%}  {rest}")
+        if score < MUTATION_TARGET:
+            below.append(module)
+    session.log("Survivors: `mutmut results`; one of them: `mutmut show NAME` (.nox/mutation/bin)")
+    if below:
+        session.error(f"below {MUTATION_TARGET:.0%} killed: {', '.join(below)}")
 
 
 @nox.session

@@ -236,8 +236,10 @@ class AccountsClient:
             The page, with the ``offset``, ``count`` and ``total`` Juspay reported.
 
         Raises:
-            ValueError: ``customer_id`` or ``routing_id`` is empty or contains control
-                characters, ``offset`` is negative or ``count`` is below 1. Nothing is sent.
+            ValueError: ``customer_id`` or ``routing_id`` is empty, contains control
+                characters or cannot be encoded (a lone surrogate): an
+                :class:`InvalidInputError`; or ``offset`` is negative or ``count`` is below
+                1. Nothing is sent.
             APIError: Juspay answered with an error (a subclass by status, such as
                 :class:`NotFoundError`), after any retries; ``attempts`` says how many.
             APIConnectionError: no usable answer arrived (:class:`APITimeoutError` for

@@ -329,10 +329,12 @@ class PaginationError(JuspayError):
 
 
 class InvalidInputError(JuspayError, ValueError):
-    """An id that cannot be sent: empty, only white space, or holding control characters.
+    """An id that cannot be sent: empty, blank, with control characters or a lone surrogate.
 
-    Raised before anything is sent. It is a ``ValueError`` too, so ``except ValueError``
-    catches it; in a fan-out it becomes that customer's error and the others go on.
+    A lone surrogate (U+DC80 to U+DCFF is what Python makes of undecodable bytes in argv) has
+    no UTF-8 form, so it could not go in a URL or a header. Raised before anything is sent.
+    It is a ``ValueError`` too, so ``except ValueError`` catches it; in a fan-out it becomes
+    that customer's error and the others go on.
     """
 
     hint = "Pass the id exactly as Juspay knows it."

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import gc
 import socket
+import time
+import warnings
 
 import aiohttp
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts.testing import FakeJuspay
+from juspay_accounts.testing import FakeJuspay, Fault
 
 
 @pytest.mark.asyncio
@@ -143,6 +146,37 @@ async def test_given_session_is_used_and_left_open(fake: FakeJuspay) -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("given_session", [False, True], ids=["own session", "given session"])
+async def test_timeout_cuts_a_slow_answer(fake: FakeJuspay, given_session: bool) -> None:
+    """The client's timeout ends a 30 s answer early, on its own session and on a given one."""
+    fake.add_customer("cst_1")
+    fake.inject(Fault.answer_late(30.0))
+    # A given session's own default timeout is 300 s: only the client's can cut this answer.
+    async with contextlib.AsyncExitStack() as stack:
+        session = None
+        if given_session:
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+        client = await stack.enter_async_context(
+            ja.AccountsClient(
+                fake.api_key,
+                base_url=fake.url,
+                timeout=0.2,
+                session=session,
+                retry=ja.RetryPolicy.disabled(),
+            )
+        )
+        started = time.monotonic()
+        # The guard fails the test in 10 s rather than waiting out the server's 30.
+        async with asyncio.timeout(10):
+            with pytest.raises(ja.APITimeoutError) as info:
+                await client.list_accounts("cst_1")
+        elapsed = time.monotonic() - started
+    assert 0.1 < elapsed < 5.0
+    assert "within 0.20 s" in str(info.value)
+    assert ["late"] == [r.fault for r in fake.requests]
+
+
+@pytest.mark.asyncio
 async def test_given_session_with_raise_for_status_still_gets_library_errors(
     fake: FakeJuspay,
 ) -> None:
@@ -216,10 +250,16 @@ def test_client_can_be_built_outside_a_running_loop() -> None:
 async def test_no_unclosed_session_warning(fake: FakeJuspay) -> None:
     """An owned session is closed by the context manager; nothing warns at garbage collection."""
     fake.add_customer("cst_1")
-    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
-        await client.list_accounts("cst_1")
-    del client
-    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+            await client.list_accounts("cst_1")
+            session = session_of(client)
+        del client
+        gc.collect()
+    assert session is not None
+    assert session.closed
+    assert [] == [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 @pytest.mark.asyncio

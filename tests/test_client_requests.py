@@ -117,17 +117,6 @@ async def test_transport_failures_become_library_errors(
 
 
 @pytest.mark.asyncio
-async def test_timeout_is_passed_per_request(mocked: aioresponses.aioresponses) -> None:
-    """The configured timeout goes with every request, so it holds for a given session too."""
-    mocked.get(LIST_URL, payload=SEED_200)
-    async with ja.AccountsClient(API_KEY, timeout=2.5) as client:
-        await client.list_accounts("cst_123")
-    ((call,),) = mocked.requests.values()
-    assert aiohttp.ClientTimeout(total=2.5) == call.kwargs["timeout"]
-    assert call.kwargs["allow_redirects"] is False
-
-
-@pytest.mark.asyncio
 async def test_concurrent_calls_share_one_client(mocked: aioresponses.aioresponses) -> None:
     """Many concurrent calls on one client all complete, over one owned session."""
     for i in range(20):

@@ -27,7 +27,17 @@ def test_contract_names() -> None:
     assert "https://api.juspay.in" == ja.PRODUCTION_URL
     assert "https://sandbox.juspay.io" == ja.EU_SANDBOX_URL
     assert "https://api.juspay.io" == ja.EU_PRODUCTION_URL
-    assert ja.testing.FakeJuspay is not None
+
+
+def test_testing_exports_its_public_names() -> None:
+    """juspay_accounts.testing exports the fake server's names, each once, and no other."""
+    expected = {"CHAOS_FAULTS", "DEFAULT_API_KEY", "FakeJuspay", "Fault", "RecordedRequest"}
+    assert expected == set(ja.testing.__all__)
+    assert len(expected) == len(ja.testing.__all__)
+    public = {n for n in vars(ja.testing) if n.isidentifier() and not n.startswith("_")}
+    submodules = {"pytest_plugin"}  # an attribute once pytest has loaded the plugin
+    assert set() == public - submodules - expected
+    assert all(isinstance(getattr(ja.testing, n), type) for n in ("FakeJuspay", "Fault"))
 
 
 def test_version_comes_from_metadata() -> None:

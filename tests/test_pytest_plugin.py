@@ -10,6 +10,9 @@ if TYPE_CHECKING:
 pytest_plugins = ["pytester"]
 
 USER_TEST = '''
+import asyncio
+
+import attrs
 import pytest
 import juspay_accounts as ja
 from juspay_accounts.testing import Fault
@@ -37,9 +40,29 @@ async def test_unknown_customer(juspay_client):
         await count_active(juspay_client, "nobody")
 
 
-def test_policy_does_not_wait(juspay_retry_policy):
-    assert juspay_retry_policy.max_attempts == ja.RetryPolicy().max_attempts
-    assert juspay_retry_policy.sleep is not ja.RetryPolicy().sleep
+def test_policy_keeps_the_default_rules(juspay_retry_policy):
+    assert ja.RetryPolicy() == attrs.evolve(juspay_retry_policy, sleep=asyncio.sleep)
+
+
+@pytest.mark.asyncio
+async def test_policy_does_not_wait(juspay_retry_policy):
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(5):
+        await juspay_retry_policy.sleep(3600)
+    assert loop.time() - started < 1
+
+
+@pytest.mark.asyncio
+async def test_client_retries_without_waiting(fake_juspay, juspay_client):
+    fake_juspay.add_account("cst_2")
+    fake_juspay.inject(Fault.respond(429, "{}", headers={"Retry-After": "30"}), times=2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(5):
+        assert 1 == len(await juspay_client.all_accounts("cst_2"))
+    assert loop.time() - started < 1
+    assert 3 == len(fake_juspay.requests)
 '''
 
 
@@ -51,7 +74,7 @@ def test_plugin_fixtures_work_in_a_users_project(pytester: pytest.Pytester) -> N
     )
     pytester.makepyfile(test_user_service=USER_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=5)
 
 
 def test_plugin_is_registered_through_the_entry_point(pytester: pytest.Pytester) -> None:
