@@ -1,6 +1,18 @@
 """Sphinx configuration: furo, MyST Markdown, autodoc from the docstrings."""
 
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING
+
+from sphinx.pycode import ModuleAnalyzer
+from sphinx.util import logging as sphinx_logging
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
 
 project = "juspay-accounts"
 author = "The juspay-accounts developers"
@@ -20,9 +32,76 @@ myst_enable_extensions = ["colon_fence"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+# Bases are shown where they say something (the exceptions); `object` is dropped below.
 autodoc_default_options = {"members": True, "show-inheritance": True}
+# Show each class's own docstring, never one inherited from object, str or Exception.
+autodoc_inherit_docstrings = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 
 html_theme = "furo"
 html_title = f"juspay-accounts {release}"
+html_static_path = ["_static"]
+html_css_files = ["fit.css"]
+
+_LOG = sphinx_logging.getLogger(__name__)
+
+
+def _own_docstring(qualified: str) -> list[str] | None:
+    """The ``\"\"\"docstring\"\"\"`` under the assignment of a public constant, wherever it lives.
+
+    Public constants are re-exported from private modules (``juspay_accounts._client``), where
+    their docstrings are written; autodoc looks only in the module named in the directive and
+    otherwise shows the docstring of the value's type (``str(object='') -> str``).
+    """
+    package, _, name = qualified.rpartition(".")
+    candidates = [package] + sorted(
+        module for module in sys.modules if module.startswith(f"{package}._")
+    )
+    for module in candidates:
+        try:
+            docs = ModuleAnalyzer.for_module(module).find_attr_docs()
+        except Exception:  # noqa: BLE001, S112 - not a module with source: try the next
+            continue
+        if ("", name) in docs:
+            return list(docs["", name])
+    return None
+
+
+def _constant_docstrings(
+    _app: Sphinx,
+    what: str,
+    name: str,
+    _obj: object,
+    _options: object,
+    lines: list[str],
+) -> None:
+    if what != "data" or not name.startswith("juspay_accounts"):
+        return
+    own = _own_docstring(name)
+    if own is None:
+        _LOG.warning("the public constant %s has no docstring of its own", name)
+        return
+    lines[:] = own
+
+
+def _drop_object_base(
+    _app: Sphinx, _name: str, _obj: object, _options: object, bases: list[type]
+) -> None:
+    """No "Bases: object" line: every class has that base, so it says nothing."""
+    bases[:] = [base for base in bases if base is not object]
+
+
+class _NoMystConfigDump(logging.Filter):
+    """Drop MyST's one-line dump of its whole configuration from the build's output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "myst v" not in str(record.msg)
+
+
+def setup(app: Sphinx) -> None:
+    """Register the hooks above."""
+    app.connect("autodoc-process-docstring", _constant_docstrings)
+    app.connect("autodoc-process-bases", _drop_object_base)
+    logging.getLogger("sphinx.myst_parser.sphinx_ext.main").addFilter(_NoMystConfigDump())
+    importlib.import_module("juspay_accounts.testing")  # its private modules, for the above
