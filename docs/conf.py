@@ -6,13 +6,15 @@ import importlib
 import logging
 import sys
 from importlib.metadata import version as _version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sphinx.pycode import ModuleAnalyzer
 from sphinx.util import logging as sphinx_logging
 
 if TYPE_CHECKING:
+    from sphinx.addnodes import pending_xref
     from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
 
 project = "juspay-accounts"
 author = "The juspay-accounts developers"
@@ -36,6 +38,9 @@ autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 # Show each class's own docstring, never one inherited from object, str or Exception.
 autodoc_inherit_docstrings = False
+# Types read `CustomerAccount`, linked, rather than `juspay_accounts._models.CustomerAccount`:
+# private module paths are mapped to the public names in _public_path() below.
+python_use_unqualified_type_names = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 
@@ -55,9 +60,7 @@ def _own_docstring(qualified: str) -> list[str] | None:
     otherwise shows the docstring of the value's type (``str(object='') -> str``).
     """
     package, _, name = qualified.rpartition(".")
-    candidates = [package] + sorted(
-        module for module in sys.modules if module.startswith(f"{package}._")
-    )
+    candidates = [package, *sorted(m for m in sys.modules if m.startswith(f"{package}._"))]
     for module in candidates:
         try:
             docs = ModuleAnalyzer.for_module(module).find_attr_docs()
@@ -85,6 +88,32 @@ def _constant_docstrings(
     lines[:] = own
 
 
+def _public_path(app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: Any) -> Any:
+    """Resolve ``juspay_accounts._models.CustomerAccount`` to the documented public name.
+
+    Annotations name the private module that defines a class; users import it from
+    ``juspay_accounts`` (or ``juspay_accounts.testing``), which is where the reference
+    documents it.
+    """
+    package, _, name = str(node.get("reftarget", "")).rpartition(".")
+    parts = package.split(".")
+    private = parts[0] == "juspay_accounts" and any(part.startswith("_") for part in parts)
+    if node.get("refdomain") != "py" or not private:
+        return None
+    for public in ("juspay_accounts", "juspay_accounts.testing"):
+        if name in importlib.import_module(public).__all__:
+            return env.domains["py"].resolve_xref(
+                env,
+                node["refdoc"],
+                app.builder,
+                node["reftype"],
+                f"{public}.{name}",
+                node,
+                contnode,
+            )
+    return None
+
+
 def _drop_object_base(
     _app: Sphinx, _name: str, _obj: object, _options: object, bases: list[type]
 ) -> None:
@@ -103,5 +132,6 @@ def setup(app: Sphinx) -> None:
     """Register the hooks above."""
     app.connect("autodoc-process-docstring", _constant_docstrings)
     app.connect("autodoc-process-bases", _drop_object_base)
+    app.connect("missing-reference", _public_path)
     logging.getLogger("sphinx.myst_parser.sphinx_ext.main").addFilter(_NoMystConfigDump())
     importlib.import_module("juspay_accounts.testing")  # its private modules, for the above

@@ -2,15 +2,15 @@
 
 ::
 
-    JuspayError                     root: catch this to catch everything from the library
-    ├── APIError                    Juspay (or a proxy before it) answered with a non-2xx status
-    │   ├── BadRequestError         400: the request was invalid; see ``fields``
+    JuspayError                     the root: catch it to catch all the library raises
+    ├── APIError                    a non-2xx answer from Juspay (or a proxy before it)
+    │   ├── BadRequestError         400: the request was invalid; see .fields
     │   ├── AuthenticationError     401: the API key was missing, wrong or inactive
     │   ├── PermissionDeniedError   403: the origin/IP or merchant is not allowed
     │   ├── NotFoundError           404: no such customer
-    │   ├── RateLimitError          429: too many requests; see ``retry_after``
+    │   ├── RateLimitError          429: too many requests; see .retry_after
     │   └── ServerError             5xx: Juspay or a proxy failed; usually transient
-    ├── APIConnectionError          no usable answer: refused, reset, DNS, TLS, body cut short
+    ├── APIConnectionError          no usable answer: refused, reset, DNS, TLS, cut off
     │   └── APITimeoutError         no answer in time
     ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
     ├── PaginationError             pages that do not add up: a walk that would loop

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,8 +14,10 @@ TESTING_PAGE = Path(__file__).parents[1] / "docs" / "testing.md"
 
 def documented_settings() -> str:
     """The ``pyproject.toml`` block docs/testing.md tells users to write."""
-    (block,) = re.findall(r"```toml\n(.*?)```", TESTING_PAGE.read_text(), flags=re.DOTALL)
+    blocks: list[str] = re.findall(r"```toml\n(.*?)```", TESTING_PAGE.read_text(), flags=re.DOTALL)
+    (block,) = blocks
     return block
+
 
 USER_TEST = '''
 import asyncio
