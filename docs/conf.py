@@ -34,8 +34,9 @@ myst_enable_extensions = ["colon_fence"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-# Bases are shown where they say something (the exceptions); `object` is dropped below.
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# Bases only where they say something (the exception tree: reference.md asks for them there);
+# elsewhere "Bases: object" under every class is noise.
+autodoc_default_options = {"members": True}
 # Show each class's own docstring, never one inherited from object, str or Exception.
 autodoc_inherit_docstrings = False
 # Types read `CustomerAccount`, linked, rather than `juspay_accounts._models.CustomerAccount`:
@@ -114,13 +115,6 @@ def _public_path(app: Sphinx, env: BuildEnvironment, node: pending_xref, contnod
     return None
 
 
-def _drop_object_base(
-    _app: Sphinx, _name: str, _obj: object, _options: object, bases: list[type]
-) -> None:
-    """No "Bases: object" line: every class has that base, so it says nothing."""
-    bases[:] = [base for base in bases if base is not object]
-
-
 class _NoMystConfigDump(logging.Filter):
     """Drop MyST's one-line dump of its whole configuration from the build's output."""
 
@@ -131,7 +125,6 @@ class _NoMystConfigDump(logging.Filter):
 def setup(app: Sphinx) -> None:
     """Register the hooks above."""
     app.connect("autodoc-process-docstring", _constant_docstrings)
-    app.connect("autodoc-process-bases", _drop_object_base)
     app.connect("missing-reference", _public_path)
     logging.getLogger("sphinx.myst_parser.sphinx_ext.main").addFilter(_NoMystConfigDump())
     importlib.import_module("juspay_accounts.testing")  # its private modules, for the above
