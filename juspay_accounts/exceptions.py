@@ -15,8 +15,8 @@
     ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
     ├── PaginationError             pages that do not add up: a walk that would loop
     ├── InvalidInputError           (also a ValueError) an id that cannot be sent
-    ├── ClientClosedError           (also a RuntimeError) the client, or its session, is closed
-    └── RateLimitStoreError         the rate limit's shared store (Redis) could not be used
+    ├── ClientClosedError           (also a RuntimeError) client or session closed
+    └── RateLimitStoreError         the rate limit's shared store (Redis) failed
 
 Every exception carries ``request_id`` (Juspay's, when the server sent one; quote it to
 Juspay support) and a one-line ``str()`` that ends with what to do about it. Messages

@@ -70,10 +70,11 @@ def code_lines(page: Path) -> list[tuple[int, str]]:
     """The lines of the page's fenced code blocks, except ```text output (which wraps)."""
     found, language = [], None
     for number, line in enumerate(page.read_text().splitlines(), 1):
-        if line.startswith("```") and not line.startswith("```{"):
-            language = None if language is not None else line[3:].strip()
+        if line.startswith("```"):
+            # A fence opens a block (```{directive} too, whose body is no code), or closes one.
+            language = line[3:].strip() if language is None else None
             continue
-        if language is not None and language != "text":
+        if language is not None and language != "text" and not language.startswith("{"):
             found.append((number, line))
     return found
 
