@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Final
 
 import nox
+import nox.virtualenv
+from packaging.version import Version
 
 nox.options.default_venv_backend = "venv"
+if shutil.which("uv") is None:
+    # The sessions use venv, yet nox looks for uv on every run and logs "uv binary not found.",
+    # which reads like a problem to a newcomer. Tell it up front that there is none.
+    nox.virtualenv.HAS_UV = False
+    nox.virtualenv.UV = "uv"
+    nox.virtualenv.UV_VERSION = Version("0.0")
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 

@@ -2,21 +2,21 @@
 
 ::
 
-    JuspayError                     root: catch this to catch everything from the library
-    ├── APIError                    Juspay (or a proxy before it) answered with a non-2xx status
-    │   ├── BadRequestError         400: the request was invalid; see ``fields``
+    JuspayError                     the root: catch it to catch all the library raises
+    ├── APIError                    a non-2xx answer from Juspay (or a proxy before it)
+    │   ├── BadRequestError         400: the request was invalid; see .fields
     │   ├── AuthenticationError     401: the API key was missing, wrong or inactive
     │   ├── PermissionDeniedError   403: the origin/IP or merchant is not allowed
     │   ├── NotFoundError           404: no such customer
-    │   ├── RateLimitError          429: too many requests; see ``retry_after``
+    │   ├── RateLimitError          429: too many requests; see .retry_after
     │   └── ServerError             5xx: Juspay or a proxy failed; usually transient
-    ├── APIConnectionError          no usable answer: refused, reset, DNS, TLS, body cut short
+    ├── APIConnectionError          no usable answer: refused, reset, DNS, TLS, cut off
     │   └── APITimeoutError         no answer in time
     ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
     ├── PaginationError             pages that do not add up: a walk that would loop
     ├── InvalidInputError           (also a ValueError) an id that cannot be sent
-    ├── ClientClosedError           (also a RuntimeError) the client, or its session, is closed
-    └── RateLimitStoreError         the rate limit's shared store (Redis) could not be used
+    ├── ClientClosedError           (also a RuntimeError) client or session closed
+    └── RateLimitStoreError         the rate limit's shared store (Redis) failed
 
 Every exception carries ``request_id`` (Juspay's, when the server sent one; quote it to
 Juspay support) and a one-line ``str()`` that ends with what to do about it. Messages

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from pathlib import Path
 
-if TYPE_CHECKING:
-    import pytest
+import pytest
 
 pytest_plugins = ["pytester"]
+
+TESTING_PAGE = Path(__file__).parents[1] / "docs" / "testing.md"
+
+
+def documented_settings() -> str:
+    """The ``pyproject.toml`` block docs/testing.md tells users to write."""
+    blocks: list[str] = re.findall(r"```toml\n(.*?)```", TESTING_PAGE.read_text(), flags=re.DOTALL)
+    (block,) = blocks
+    return block
+
 
 USER_TEST = '''
 import asyncio
@@ -67,11 +77,8 @@ async def test_client_retries_without_waiting(fake_juspay, juspay_client):
 
 
 def test_plugin_fixtures_work_in_a_users_project(pytester: pytest.Pytester) -> None:
-    """A user's test suite gets fake_juspay, juspay_client and juspay_retry_policy for free."""
-    pytester.makeini(
-        "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
-        "filterwarnings = error\n"
-    )
+    """With the settings testing.md documents, a user's suite gets the fixtures for free."""
+    pytester.makepyprojecttoml(documented_settings())
     pytester.makepyfile(test_user_service=USER_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
@@ -82,3 +89,15 @@ def test_plugin_is_registered_through_the_entry_point(pytester: pytest.Pytester)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     result = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*juspay_retry_policy*", "*fake_juspay*", "*juspay_client*"])
+
+
+def test_documented_settings_are_needed(pytester: pytest.Pytester) -> None:
+    """Without the loop-scope setting testing.md names, -W error stops a user's run."""
+    settings = documented_settings()
+    assert "asyncio_default_fixture_loop_scope" in settings
+    pytester.makepyprojecttoml(
+        "\n".join(line for line in settings.splitlines() if "loop_scope" not in line)
+    )
+    pytester.makepyfile(test_user_service=USER_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert pytest.ExitCode.INTERNAL_ERROR == result.ret

@@ -12,13 +12,13 @@ from juspay_accounts.testing import FakeJuspay
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["DEMO_CUSTOMERS", "run_demo"]
+__all__ = ["DEMO_CUSTOMERS", "run_demo", "seed"]
 
 DEMO_CUSTOMERS: Final = ("cst_aarav", "cst_diya", "cst_kabir", "cst_meera", "cst_unknown")
 """The customers the demo lists; the last one is not on the fake server."""
 
 
-def _seed(fake: FakeJuspay) -> None:
+def seed(fake: FakeJuspay) -> None:
     """Give the fake server customers with UPI and bank accounts in all four statuses."""
     fake.add_account("cst_aarav", vpa="aarav.sharma@okicici", validation_status="ACTIVE")
     fake.add_account(
@@ -47,7 +47,7 @@ async def run_demo(write: Callable[[str], object]) -> int:
     Returns the number of customers that could not be listed (one, on purpose).
     """
     async with FakeJuspay() as fake:
-        _seed(fake)
+        seed(fake)
         write(
             f"juspay-accounts {__version__} demo: "
             f"the real client against a fake Juspay at {fake.url}"
@@ -60,15 +60,13 @@ async def run_demo(write: Callable[[str], object]) -> int:
         async with AccountsClient(fake.api_key, base_url=fake.url) as client:
             # The fan-out fetches every page of every customer, four at a time.
             results = await client.gather_accounts(DEMO_CUSTOMERS, concurrency=4, page_size=10)
-        for customer_id in DEMO_CUSTOMERS:
+        for position, customer_id in enumerate(DEMO_CUSTOMERS):
             result = results[customer_id]
             if result.error is not None:
                 error = result.error
                 failures.append(f"{customer_id}: {type(error).__name__}: {error}")
                 continue
-            if not result.accounts:
-                rows.write_empty(customer_id)
-            rows.write(result.accounts)
+            rows.write(customer_id, result.accounts, position=position)
             accounts += len(result.accounts)
         rows.close()
         for line in out.getvalue().splitlines():

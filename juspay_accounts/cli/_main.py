@@ -1,7 +1,8 @@
 """The ``juspay-accounts`` command line (also ``python -m juspay_accounts``): arguments to calls.
 
 Exit status: 0 when every customer was listed, 1 when some failed, 2 for a usage or
-configuration error.
+configuration error, 130 or 143 when interrupted (SIGINT, SIGTERM), 141 when the reader of
+the output went away (``| head``: quietly, as if ended by SIGPIPE, like other Unix tools).
 """
 
 from __future__ import annotations
@@ -16,23 +17,55 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-import juspay_accounts as ja
-from juspay_accounts.cli._output import FORMATS, make_writer
+import attrs
+
+from juspay_accounts import (
+    DEFAULT_CONCURRENCY,
+    EU_PRODUCTION_URL,
+    EU_SANDBOX_URL,
+    PRODUCTION_STATIC_IP_URL,
+    PRODUCTION_URL,
+    SANDBOX_URL,
+    AccountsClient,
+    APIError,
+    InvalidInputError,
+    JuspayError,
+    __version__,
+)
+from juspay_accounts.cli._ids import (
+    IdsFile,
+    UnreadableIdsError,
+    check_ids_file,
+    customer_ids,
+)
+from juspay_accounts.cli._output import FORMATS, Writer, make_writer
+from juspay_accounts.cli._progress import Progress
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 __all__ = ["main"]
 
 ENVIRONMENTS: Final = {
-    "sandbox": ja.SANDBOX_URL,
-    "production": ja.PRODUCTION_URL,
-    "production-static-ip": ja.PRODUCTION_STATIC_IP_URL,
-    "eu-sandbox": ja.EU_SANDBOX_URL,
-    "eu-production": ja.EU_PRODUCTION_URL,
+    "sandbox": SANDBOX_URL,
+    "production": PRODUCTION_URL,
+    "production-static-ip": PRODUCTION_STATIC_IP_URL,
+    "eu-sandbox": EU_SANDBOX_URL,
+    "eu-production": EU_PRODUCTION_URL,
 }
 KEY_VARIABLE: Final = "JUSPAY_API_KEY"
 OK, SOME_FAILED, USAGE = 0, 1, 2
+OUTPUT_CLOSED: Final = 128 + 13  # as a process ended by SIGPIPE reports itself
+SHOWN_FAILURES: Final = 10
+"""How many failed customers the closing summary names again."""
+EXIT_STATUS: Final = """\
+exit status:
+  0    every customer was listed
+  1    some customers failed (each is reported on stderr)
+  2    usage or configuration error
+  130  interrupted (SIGINT, Ctrl-C); 143: terminated (SIGTERM)
+  141  the output was closed by its reader (e.g. | head); nothing more is printed
+"""
 
 
 class UsageError(Exception):
@@ -43,42 +76,59 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="juspay-accounts",
         description="List Juspay customer accounts, or run a fake Juspay to test against.",
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {ja.__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser(
         "list",
         help="list every account of each customer (all pages, many customers at once)",
         description=(
-            f"List every account of each customer. The API key comes from ${KEY_VARIABLE} "
+            f"List every account of each customer. The API key comes from ${KEY_VARIABLE}\n"
             "or --api-key-file, never from the command line."
         ),
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     listing.add_argument(
         "customer_ids",
         nargs="*",
         metavar="CUSTOMER_ID",
-        help="customer ids; '-' reads ids from stdin",
+        help="customer ids; '-' reads ids from stdin (the same rules as --ids-file)",
     )
     listing.add_argument(
-        "--ids-file", type=Path, help="read customer ids from this file, one per line"
+        "--ids-file",
+        type=Path,
+        metavar="FILE",
+        help="read customer ids from FILE (UTF-8), one per line; blank lines and lines "
+        "starting with # are skipped",
     )
     listing.add_argument(
-        "--api-key-file", type=Path, help=f"read the API key from this file (else ${KEY_VARIABLE})"
+        "--api-key-file",
+        type=Path,
+        metavar="FILE",
+        help=f"read the API key from this file (else ${KEY_VARIABLE})",
     )
     listing.add_argument("--api-key", help=argparse.SUPPRESS)  # refused, with a hint
     target = listing.add_mutually_exclusive_group()
     target.add_argument(
         "--environment", choices=sorted(ENVIRONMENTS), help="which Juspay (default: sandbox)"
     )
-    target.add_argument("--base-url", help="any Juspay base URL (white-label hosts, a fake server)")
-    listing.add_argument("--merchant-id", help="sent as x-merchantid")
+    target.add_argument(
+        "--base-url", metavar="URL", help="any Juspay base URL (white-label hosts, a fake server)"
+    )
+    listing.add_argument("--merchant-id", metavar="ID", help="sent as x-merchantid")
     listing.add_argument(
-        "--concurrency", type=int, default=ja.DEFAULT_CONCURRENCY, help="customers fetched at once"
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="customers fetched at once (default: %(default)s)",
     )
     listing.add_argument(
-        "--page-size", type=int, help="accounts asked for per request (default: all)"
+        "--page-size", type=int, metavar="N", help="accounts asked for per request (default: all)"
     )
     listing.add_argument(
         "--format", choices=FORMATS, help="output format (default: table on a terminal, else jsonl)"
@@ -100,7 +150,8 @@ def _parser() -> argparse.ArgumentParser:
     fake = commands.add_parser(
         "fake-server",
         help="run the fake Juspay on its own, for other tools and languages",
-        description="Serve the fake Juspay until interrupted. Prints its URL and API key.",
+        description="Serve the fake Juspay until interrupted. Prints its URL and API key. "
+        "Without --seed-file or --demo-data it knows no customers: every id is a 404.",
     )
     fake.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
@@ -109,10 +160,25 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--seed-file",
         type=Path,
+        metavar="FILE",
         help='JSON: {"customer_id": [account, ...]}, each account the keyword arguments of '
         'FakeJuspay.add_account (e.g. {"vpa": "a@upi", "validation_status": "PENDING"})',
     )
-    fake.add_argument("--max-page-size", type=int, help="cap every page at this many accounts")
+    fake.add_argument(
+        "--demo-data",
+        action="store_true",
+        help="serve the demo's customers (cst_aarav, cst_diya, cst_kabir, cst_meera)",
+    )
+    fake.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="every answer takes this long, like a real server (default: %(default)s)",
+    )
+    fake.add_argument(
+        "--max-page-size", type=int, metavar="N", help="cap every page at this many accounts"
+    )
     return parser
 
 
@@ -126,64 +192,120 @@ def _api_key(args: argparse.Namespace) -> str:
     key: str
     if args.api_key_file is not None:
         try:
-            key = Path(args.api_key_file).read_text().strip()
+            # utf-8-sig: a byte-order mark that an editor saved is not part of the key.
+            key = Path(args.api_key_file).read_bytes().decode("utf-8-sig").strip()
         except OSError as exc:
             msg = f"cannot read --api-key-file {args.api_key_file}: {exc.strerror}"
             raise UsageError(msg) from None
+        except UnicodeDecodeError:
+            msg = f"--api-key-file {args.api_key_file} is not UTF-8 text"
+            raise UsageError(msg) from None
     else:
-        key = os.environ.get(KEY_VARIABLE, "").strip()
+        key = os.environ.get(KEY_VARIABLE, "").removeprefix("\ufeff").strip()
     if not key:
         msg = f"no API key: set ${KEY_VARIABLE} or pass --api-key-file"
         raise UsageError(msg)
     return key
 
 
-def _lines(stream: TextIO) -> Iterator[str]:
-    """Ids from a stream, one per line, lazily; blank lines and '#' comments skipped."""
-    for line in stream:
-        customer_id = line.strip()
-        if customer_id and not customer_id.startswith("#"):
-            yield customer_id
+def _shown(customer_id: str) -> str:
+    """The id as it can be printed: undecodable bytes shown as backslash escapes."""
+    raw = customer_id.encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "backslashreplace")
 
 
-def _customer_ids(args: argparse.Namespace) -> Iterator[str]:
-    for customer_id in args.customer_ids:
-        if customer_id == "-":
-            yield from _lines(sys.stdin)
-        else:
-            yield customer_id
-    if args.ids_file is not None:
-        with args.ids_file.open() as stream:
-            yield from _lines(stream)
+def _failure(customer_id: str, error: JuspayError) -> str:
+    """One short line: the customer, the error class, what happened, the request id once."""
+    text = str(error.args[0]) if error.args else ""
+    notes = []
+    if isinstance(error, APIError):
+        # The class names the status already; Juspay's own words say the rest.
+        text = error.developer_message or error.error_message or error.user_message or text
+        notes.append(f"HTTP {error.status}")
+    if error.request_id:
+        notes.append(f"request id {error.request_id}")
+    if error.attempts > 1:
+        notes.append(f"{error.attempts} attempts")
+    line = f"failed: {_shown(customer_id)}: {type(error).__name__}: {text}"
+    return f"{line} ({', '.join(notes)})" if notes else line
 
 
-class _Progress:
-    """A progress bar on stderr, only on a terminal and only with tqdm (the ``cli`` extra)."""
+@attrs.define
+class _Run:
+    """One ``list`` run: what it writes where, and how far it got."""
 
-    def __init__(self, total: int | None, *, enabled: bool) -> None:
-        self.bar: Any = None
-        if enabled and sys.stderr.isatty():
-            with contextlib.suppress(ImportError):
-                from tqdm import tqdm  # noqa: PLC0415 - optional
+    writer: Writer
+    progress: Progress
+    out: TextIO
+    err: TextIO
+    table: bool
+    total: int | None
+    ok: int = 0
+    accounts: int = 0
+    failed: list[str] = attrs.Factory(list)
+    deferred: list[str] = attrs.Factory(list)
+    positions: dict[str, int] = attrs.Factory(dict)
 
-                self.bar = tqdm(total=total, unit=" customers", file=sys.stderr, dynamic_ncols=True)
+    def seen(self, customer_id: str) -> None:
+        """Remember where an id came in the input (the table keeps that order)."""
+        if self.table:
+            self.positions.setdefault(customer_id, len(self.positions))
 
-    def update(self) -> None:
-        if self.bar is not None:
-            self.bar.update()
+    def listed(self, customer_id: str, accounts: Sequence[Any]) -> None:
+        """A customer's accounts arrived: write them out at once."""
+        self.progress.update()
+        self.ok += 1
+        self.accounts += len(accounts)
+        with self.progress.paused():
+            self.writer.write(customer_id, accounts, position=self.positions.get(customer_id, 0))
+            self.out.flush()
 
-    def write(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr)
+    def fail(self, customer_id: str, error: JuspayError) -> None:
+        """A customer failed: say so on stderr (after the table, for a table)."""
+        self.progress.update()
+        self.failed.append(customer_id)
+        line = _failure(customer_id, error)
+        if self.table:
+            self.deferred.append(line)
+            return
+        with self.progress.paused():
+            print(line, file=self.err, flush=True)
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+    def reject(self, customer_id: str) -> None:
+        """An id that cannot be sent at all (not valid text)."""
+        self.fail(
+            customer_id,
+            InvalidInputError("the customer id is not valid UTF-8 text, so it cannot be sent"),
+        )
+
+    def finish(self, client: AccountsClient, interrupted: int | None) -> None:
+        """Close the output (a JSON array is closed even when interrupted), then sum up."""
+        self.progress.close()
+        self.writer.close()
+        self.out.flush()
+        for line in self.deferred:
+            print(line, file=self.err)
+        done = self.ok + len(self.failed)
+        head = ""
+        if interrupted is not None:
+            name = signal.Signals(interrupted).name
+            of = "" if self.total is None else f" of {self.total}"
+            head = f"interrupted ({name}) after {done}{of} customers; "
+        if self.failed and not self.table and len(self.failed) > 1:
+            names = ", ".join(_shown(c) for c in self.failed[:SHOWN_FAILURES])
+            more = len(self.failed) - SHOWN_FAILURES
+            print(f"failed: {names}" + (f" and {more} more" if more > 0 else ""), file=self.err)
+        stats = client.stats
+        print(
+            f"{head}customers: {self.ok} ok, {len(self.failed)} failed; "
+            f"accounts: {self.accounts}; requests: {stats.requests}; retries: {stats.retries}",
+            file=self.err,
+            flush=True,
+        )
 
 
-async def _list(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> tuple[str, IdsFile | None]:
+    """Everything that can be wrong before anything is sent or printed."""
     key = _api_key(args)
     if not args.customer_ids and args.ids_file is None:
         msg = "no customer ids: pass them as arguments, '-' for stdin, or --ids-file"
@@ -194,9 +316,29 @@ async def _list(args: argparse.Namespace) -> int:
     if args.page_size is not None and args.page_size < 1:
         msg = "--page-size must be at least 1"
         raise UsageError(msg)
+    try:
+        ids_file = None if args.ids_file is None else check_ids_file(args.ids_file)
+    except UnreadableIdsError as exc:
+        raise UsageError(str(exc)) from None
+    return key, ids_file
+
+
+def _total(args: argparse.Namespace, ids_file: IdsFile | None) -> int | None:
+    """How many distinct customers there are, when that is known before reading stdin."""
+    if "-" in args.customer_ids:
+        return None
+    if ids_file is None:
+        return len(set(args.customer_ids))
+    if ids_file.ids is None:
+        return None
+    return len(ids_file.ids.union(args.customer_ids))
+
+
+async def _list(args: argparse.Namespace) -> int:
+    key, ids_file = _check(args)
     base_url = args.base_url or ENVIRONMENTS[args.environment or "sandbox"]
     try:
-        client = ja.AccountsClient(
+        client = AccountsClient(
             key,
             base_url=base_url,
             merchant_id=args.merchant_id,
@@ -205,40 +347,96 @@ async def _list(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     fmt = args.format or ("table" if sys.stdout.isatty() else "jsonl")
-    writer = make_writer(fmt, sys.stdout, show_account_numbers=args.show_account_numbers)
-    known = None if args.ids_file or "-" in args.customer_ids else len(set(args.customer_ids))
-    progress = _Progress(known, enabled=not args.no_progress)
-    ok = failed = accounts = 0
-    try:
+    total = _total(args, ids_file)
+    run = _Run(
+        writer=make_writer(fmt, sys.stdout, show_account_numbers=args.show_account_numbers),
+        progress=Progress(total, enabled=not args.no_progress, stream=sys.stderr),
+        out=sys.stdout,
+        err=sys.stderr,
+        table=fmt == "table",
+        total=total,
+    )
+    interrupted = await _listing(args, client, run, ids_file)
+    run.finish(client, interrupted)
+    if interrupted is not None:
+        return 128 + interrupted
+    return SOME_FAILED if run.failed else OK
+
+
+class _Interrupt:
+    """SIGINT and SIGTERM cancel the listing once, so it can close its output and sum up.
+
+    A second signal acts at once, as usual.
+    """
+
+    SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    @contextlib.contextmanager
+    def catching(self) -> Iterator[None]:
+        """Within the block, a signal cancels the running task instead of ending the process."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_signal(signum: int) -> None:
+            self.signum = signum
+            self._restore(loop)
+            if task is not None:
+                task.cancel()
+
+        for signum in self.SIGNALS:
+            with contextlib.suppress(NotImplementedError):  # not on Windows
+                loop.add_signal_handler(signum, on_signal, signum)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if self.signum is None or task is None:
+                raise
+            task.uncancel()
+        finally:
+            self._restore(loop)
+
+    def _restore(self, loop: asyncio.AbstractEventLoop) -> None:
+        for signum in self.SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+
+async def _listing(
+    args: argparse.Namespace, client: AccountsClient, run: _Run, ids_file: IdsFile | None
+) -> int | None:
+    """List every customer; return the signal that interrupted the run, if one did."""
+
+    def seen(customer_id: str) -> str:
+        run.seen(customer_id)
+        return customer_id
+
+    ids = customer_ids(
+        args.customer_ids, stdin=sys.stdin.buffer, ids_file=ids_file, reject=run.reject
+    )
+    interrupt = _Interrupt()
+    with interrupt.catching():
         async with (
             client,
             client.accounts_for_customers(
-                _customer_ids(args), concurrency=args.concurrency, page_size=args.page_size
+                _tap(ids, seen), concurrency=args.concurrency, page_size=args.page_size
             ) as results,
         ):
             async for result in results:
-                progress.update()
                 if result.error is None:
-                    ok += 1
-                    accounts += len(result.accounts)
-                    writer.write(result.accounts)
-                    continue
-                failed += 1
-                error = result.error
-                progress.write(
-                    f"failed: {result.customer_id}: {type(error).__name__} "
-                    f"(request id {error.request_id}): {error}"
-                )
-        writer.close()
-    finally:
-        progress.close()
-    stats = client.stats
-    print(
-        f"customers: {ok} ok, {failed} failed; accounts: {accounts}; "
-        f"requests: {stats.requests}; retries: {stats.retries}",
-        file=sys.stderr,
-    )
-    return SOME_FAILED if failed else OK
+                    run.listed(result.customer_id, result.accounts)
+                else:
+                    run.fail(result.customer_id, result.error)
+    return interrupt.signum
+
+
+async def _tap(ids: AsyncIterator[str], see: Callable[[str], object]) -> AsyncIterator[str]:
+    """The ids, each shown to ``see`` as the fan-out takes it."""
+    async for customer_id in ids:
+        see(customer_id)
+        yield customer_id
 
 
 def _seed(fake: Any, path: Path) -> None:  # noqa: ANN401 - a FakeJuspay, imported late
@@ -263,7 +461,16 @@ def _seed(fake: Any, path: Path) -> None:  # noqa: ANN401 - a FakeJuspay, import
 async def _fake_server(args: argparse.Namespace) -> int:
     from juspay_accounts.testing import FakeJuspay  # noqa: PLC0415 - aiohttp.web only here
 
-    fake = FakeJuspay(host=args.host, port=args.port, max_page_size=args.max_page_size)
+    if args.latency < 0:
+        msg = "--latency must be 0 or more seconds"
+        raise UsageError(msg)
+    fake = FakeJuspay(
+        host=args.host, port=args.port, max_page_size=args.max_page_size, latency=args.latency
+    )
+    if args.demo_data:
+        from juspay_accounts.cli._demo import seed  # noqa: PLC0415 - the demo's customers
+
+        seed(fake)
     if args.seed_file is not None:
         _seed(fake, args.seed_file)
     stop = asyncio.Event()
@@ -294,10 +501,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"juspay-accounts: error: {exc}", file=sys.stderr)
         return USAGE
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly.
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115, PTH123 - nothing more to write
-        return SOME_FAILED
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do. Whatever is
+        # still buffered for stdout goes to /dev/null, so the interpreter's own flush at exit
+        # cannot complain either.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return OUTPUT_CLOSED
     except KeyboardInterrupt:
         return 130
 

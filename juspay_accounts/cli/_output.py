@@ -85,8 +85,10 @@ class Writer:
         self.out = out
         self.show = show_account_numbers
 
-    def write(self, accounts: Sequence[CustomerAccount]) -> None:
-        """Write one customer's accounts."""
+    def write(
+        self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
+    ) -> None:
+        """Write one customer's accounts (``position``: where the customer came in the input)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -94,7 +96,10 @@ class Writer:
 
 
 class _JsonLines(Writer):
-    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+    def write(
+        self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
+    ) -> None:
+        del customer_id, position  # one line per account: a customer with none has none
         for account in accounts:
             self.out.write(
                 json.dumps(account_fields(account, show_account_numbers=self.show)) + "\n"
@@ -109,7 +114,10 @@ class _Json(Writer):
         self.first = True
         self.out.write("[")
 
-    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+    def write(
+        self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
+    ) -> None:
+        del customer_id, position  # the array holds accounts
         for account in accounts:
             self.out.write("\n  " if self.first else ",\n  ")
             self.out.write(json.dumps(account_fields(account, show_account_numbers=self.show)))
@@ -127,13 +135,27 @@ class _Csv(Writer):
         )
         self.csv.writeheader()
 
-    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+    def write(
+        self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
+    ) -> None:
+        del customer_id, position  # one row per account
         for account in accounts:
             self.csv.writerow(_flat(account_fields(account, show_account_numbers=self.show)))
 
 
+def _created(account: CustomerAccount) -> str:
+    """``date_created`` in UTC to the minute, or as Juspay sent it when that cannot be shown."""
+    try:
+        return account.date_created.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError):  # e.g. 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
+        return account.date_created.isoformat()
+
+
 class _Table(Writer):
-    """A table for a person: collected, then printed aligned, in the order of the input."""
+    """A table for a person: collected, then printed aligned, in the order of the input.
+
+    A customer with no accounts gets a row saying so.
+    """
 
     COLUMNS: Final = (
         "CUSTOMER",
@@ -147,9 +169,13 @@ class _Table(Writer):
 
     def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
         super().__init__(out, show_account_numbers=show_account_numbers)
-        self.rows: list[tuple[str, ...]] = []
+        self.rows: list[tuple[int, tuple[str, ...]]] = []
 
-    def write(self, accounts: Sequence[CustomerAccount]) -> None:
+    def write(
+        self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
+    ) -> None:
+        if not accounts:
+            self.rows.append((position, (customer_id, "(no accounts)", "", "", "", "", "")))
         for account in accounts:
             row = _flat(account_fields(account, show_account_numbers=self.show))
             if row["vpa"] is not None:
@@ -158,22 +184,24 @@ class _Table(Writer):
                 kind, details = "BANK", f"{row['bank_name'] or ''} {row['account'] or ''}".strip()
             self.rows.append(
                 (
-                    row["customer_id"],
-                    row["customer_account_id"],
-                    kind,
-                    details,
-                    str(row["validation_status"]),
-                    row["validation_amount"] or "",
-                    account.date_created.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                    position,
+                    (
+                        row["customer_id"],
+                        row["customer_account_id"],
+                        kind,
+                        details,
+                        str(row["validation_status"]),
+                        row["validation_amount"] or "",
+                        _created(account),
+                    ),
                 )
             )
 
-    def write_empty(self, customer_id: str) -> None:
-        """A row saying the customer has no accounts."""
-        self.rows.append((customer_id, "(no accounts)", "", "", "", "", ""))
-
     def close(self) -> None:
-        rows = [self.COLUMNS, *self.rows]
+        # Results arrive as customers complete; a stable sort restores the input's order
+        # and keeps each customer's accounts in Juspay's order.
+        self.rows.sort(key=lambda row: row[0])
+        rows = [self.COLUMNS, *(cells for _, cells in self.rows)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(self.COLUMNS))]
         for row in rows:
             self.out.write(
