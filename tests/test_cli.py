@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -535,7 +536,7 @@ async def test_progress_without_total_for_stdin(seeded: FakeJuspay) -> None:
     finally:
         os.close(controller)
     assert 0 == status
-    assert b"2 customers [" in output
+    assert re.search(rb"\r\d+ customers \[", output)  # a count with a rate, no total
     assert b"/2 [" not in output
 
 

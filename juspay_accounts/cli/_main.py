@@ -256,7 +256,10 @@ class _Run:
         self.progress.update()
         self.ok += 1
         self.accounts += len(accounts)
-        with self.progress.paused():
+        # Only rows that reach the bar's terminal need it out of the way (the table waits
+        # for the end); redrawing it for rows that go to a file or a pipe would only flicker.
+        shared = not self.table and self.out.isatty()
+        with self.progress.paused() if shared else contextlib.nullcontext():
             self.writer.write(customer_id, accounts, position=self.positions.get(customer_id, 0))
             self.out.flush()
 
