@@ -441,9 +441,7 @@ class AccountsClient:
         fetch = functools.partial(
             self.all_accounts, page_size=page_size, max_pages=max_pages, retry=retry
         )
-        return FanOut(
-            fetch, customer_ids, concurrency=concurrency, dedupe=dedupe, check=_check_customer_id
-        )
+        return FanOut(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
 
     async def gather_accounts(
         self,
@@ -482,11 +480,3 @@ def _refuse_single_id(customer_ids: object) -> None:
             f"({type(customer_ids).__name__}): pass [customer_id]"
         )
         raise TypeError(msg)
-
-
-def _check_customer_id(customer_id: str) -> None:
-    """What the fan-out checks of each id before its first request (see ``_fanout._one``)."""
-    _protocol.check_ids(customer_id, None)
-    # Its URL holds it percent-encoded as UTF-8: a lone surrogate (what Python makes of
-    # undecodable bytes in argv) cannot be, and fails this customer alone.
-    customer_id.encode()
