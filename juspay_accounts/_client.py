@@ -390,13 +390,7 @@ class AccountsClient:
             max_pages=max_pages,
             policy=self._policy(retry),
         )
-        return CustomerResultStream(
-            fetch,
-            customer_ids,
-            concurrency=concurrency,
-            dedupe=dedupe,
-            check=_request.check_fan_out_id,
-        )
+        return CustomerResultStream(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
 
     async def gather_accounts(
         self,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final, Self, cast
 
 import attrs
 
-from juspay_accounts.exceptions import ClientClosedError, InvalidInputError, JuspayError
+from juspay_accounts.exceptions import ClientClosedError, JuspayError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -62,23 +62,14 @@ def refuse_single_id(customer_ids: object) -> None:
 
 
 async def _one(
-    fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]],
-    check: Callable[[str], object],
-    customer_id: str,
+    fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]], customer_id: str
 ) -> CustomerResult:
-    """One customer's outcome; a module function, so that its task holds no fan-out."""
-    try:
-        check(customer_id)
-    except TypeError:
-        raise  # an id of a wrong type: a programming error, it stops the fan-out
-    except JuspayError as exc:
-        return CustomerResult(customer_id, (), exc)
-    except Exception as exc:  # noqa: BLE001 - any other refusal of one id is that id's failure
-        # An id the check could not even look at (say, a lone surrogate that cannot be
-        # encoded) is bad input like any other, and fails this customer alone.
-        error = InvalidInputError(f"customer_id cannot be sent: {type(exc).__name__}: {exc}")
-        error.__cause__ = exc
-        return CustomerResult(customer_id, (), error)
+    """One customer's outcome; a module function, so that its task holds no fan-out.
+
+    A bad id (empty, control characters, a lone surrogate) is an ``InvalidInputError``
+    from the request's checks, so it fails this customer alone; an id of a wrong type is a
+    ``TypeError``, a programming error that stops the fan-out.
+    """
     try:
         return CustomerResult(customer_id, await fetch(customer_id))
     except ClientClosedError:
@@ -130,7 +121,6 @@ class _Run:
 
     __slots__ = (
         "async_ids",
-        "check",
         "closed",
         "concurrency",
         "exhausted",
@@ -148,14 +138,12 @@ class _Run:
     def __init__(
         self,
         fetch: Callable[[str], Awaitable[tuple[CustomerAccount, ...]]],
-        check: Callable[[str], object],
         customer_ids: Iterable[str] | AsyncIterable[str],
         *,
         concurrency: int,
         dedupe: bool,
     ) -> None:
         self.fetch = fetch
-        self.check = check
         # Iterating starts here but reads nothing: ids are taken only as slots free up.
         self.async_ids: AsyncIterator[str] | None = None
         self.sync_ids: Iterator[str] = iter(())
@@ -179,14 +167,14 @@ class _Run:
         if item is _END:
             self.exhausted = True
             return
-        customer_id = cast("str", item)  # checked (as a str) by `check`, in _one
+        customer_id = cast("str", item)  # checked (as a str) when its fetch starts
         seen = self.seen
         if seen is not None:
             if customer_id in seen:
                 return
             seen.add(customer_id)
         self.started += 1
-        task = asyncio.create_task(_one(self.fetch, self.check, customer_id))
+        task = asyncio.create_task(_one(self.fetch, customer_id))
         # Each task queues itself when done, so waiting for the next result costs the
         # same whatever the concurrency (asyncio.wait on every pending task cost about
         # 40 µs per result at concurrency 64).
@@ -354,10 +342,9 @@ class CustomerResultStream(AsyncIterator[CustomerResult]):
         *,
         concurrency: int,
         dedupe: bool = True,
-        check: Callable[[str], object] = str,
     ) -> None:
         """Prepare the fan-out; nothing is read or sent until the first result is asked for."""
-        self._run = _Run(fetch, check, customer_ids, concurrency=concurrency, dedupe=dedupe)
+        self._run = _Run(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
 
     def __repr__(self) -> str:
         """Say how far the fan-out has come."""
@@ -367,7 +354,7 @@ class CustomerResultStream(AsyncIterator[CustomerResult]):
             f"started={run.started}{' closed' if run.closed else ''}>"
         )
 
-    def __aiter__(self) -> AsyncIterator[CustomerResult]:  # noqa: PYI034 - by design, see below
+    def __aiter__(self) -> AsyncIterator[CustomerResult]:  # noqa: PYI034 - a new one per loop
         """An iterator whose end (leaving the ``async for``) cancels the work in flight."""
         return _Iteration(self._run)
 

@@ -134,9 +134,12 @@ class PageFetcher:
         max_pages: int | None,
         policy: RetryPolicy,
     ) -> tuple[CustomerAccount, ...]:
-        """One customer of a fan-out, whose id and limits the fan-out has checked."""
+        """One customer of a fan-out: its id checked here, once; its limits by the fan-out.
+
+        A bad id is an InvalidInputError that fails this customer alone.
+        """
+        routing = _request.check_ids(customer_id, None)
         walk = PageWalk(customer_id, page_size=page_size, max_pages=max_pages)
-        # The routing id defaults to the customer id, as Juspay recommends.
-        pages = await self.pages_of(walk, customer_id, policy)
+        pages = await self.pages_of(walk, routing, policy)
         # Most customers fit in one page: hand on its tuple without copying it.
         return pages[0] if len(pages) == 1 else tuple(itertools.chain.from_iterable(pages))

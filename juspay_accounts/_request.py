@@ -24,7 +24,6 @@ __all__ = [
     "Settings",
     "build_checked_list_request",
     "build_list_request",
-    "check_fan_out_id",
     "check_ids",
     "make_settings",
 ]
@@ -183,17 +182,6 @@ def check_ids(customer_id: str, routing_id: str | None) -> str:
     """
     _check_text(customer_id, "customer_id")
     return customer_id if routing_id is None else _check_text(routing_id, "routing_id")
-
-
-def check_fan_out_id(customer_id: str) -> None:
-    """What a fan-out checks of each id, once, before its customer's first request.
-
-    Raises:
-        InvalidInputError: as :func:`check_ids` (a lone surrogate included): this customer
-            fails alone.
-        TypeError: the id is not a str (a programming error: the fan-out stops).
-    """
-    check_ids(customer_id, None)
 
 
 def _path_segment(value: str) -> str:
