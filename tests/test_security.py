@@ -74,7 +74,7 @@ async def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:  #
             for i in range(6):
                 fake.add_account(f"c{i}", bank_account=fake.make_bank_account())
             quick = ja.RetryPolicy().without_waiting()
-            client = ja.AccountsClient(SECRET, base_url=fake.url, retry=quick, timeout=0.05)
+            client = ja.AccountsClient(SECRET, base_url=fake.url, retry=quick, timeout=0.5)
             texts += [repr(client), str(client)]
             page = await client.list_accounts("c0")
             texts += [repr(page), str(page), repr(client.retry)]
@@ -88,7 +88,7 @@ async def test_api_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:  #
                 Fault.respond(500, "oops"),
                 Fault.respond(302, "", headers={"Location": "https://elsewhere.example/"}),
                 Fault.respond(200, "not json"),
-                Fault.answer_late(1.0),
+                Fault.answer_late(3.0),  # trips the 0.5 s timeout
             ]
             errors: list[BaseException] = []
             for fault in faults:
