@@ -178,6 +178,7 @@ def _interruptible(
         if closed.is_set():
             msg = "the client was closed while this call waited to retry"
             raise ClientClosedError(msg)
+        sleeper.result()  # a sleep that failed fails the call, as it does without a client
 
     return wait
 

@@ -1,0 +1,424 @@
+"""call_with_retries on its own: scripted attempts, a fake clock, exact waits, limits and logs.
+
+No server: each attempt is a function that fails or succeeds as scripted and records the
+time limit it was given, so every rule of the retry loop can be pinned exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING
+
+import attrs
+import pytest
+
+import juspay_accounts as ja
+from juspay_accounts import _retry
+from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@attrs.define
+class Clock:
+    """A monotonic clock that moves only when the library sleeps."""
+
+    now: float = 1000.0
+    sleeps: list[float] = attrs.field(factory=list)
+
+    def clock(self) -> float:
+        """The fake time."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait and move the clock by it."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The retry module's clock, faked; jitter always the middle of its window."""
+    faked = Clock()
+    monkeypatch.setattr(_retry, "_clock", faked.clock)
+    monkeypatch.setattr(random, "uniform", lambda a, b: (a + b) / 2)
+    return faked
+
+
+class Script:
+    """An attempt function: each call raises or returns the next scripted outcome."""
+
+    def __init__(self, *outcomes: object) -> None:
+        """Script the outcomes, in order."""
+        self.outcomes = list(outcomes)
+        self.limits: list[float | None] = []
+
+    async def __call__(self, limit: float | None) -> object:
+        """Record the time limit given, then play the next outcome."""
+        self.limits.append(limit)
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+def server_error(status: int = 503, retry_after: float | None = None) -> ja.APIError:
+    """A retryable (by default) API error."""
+    cls = ja.RateLimitError if status == 429 else ja.ServerError
+    return cls(status=status, retry_after=retry_after, request_id=f"req_{status}")
+
+
+def refused() -> ja.APIConnectionError:
+    """A connection failure."""
+    return ja.APIConnectionError("refused")
+
+
+async def run(
+    script: Script,
+    policy: RetryPolicy,
+    *,
+    hold: RateLimitHold | None = None,
+    attempt_timeout: float | None = 30.0,
+    closed: asyncio.Event | None = None,
+    stats: ja.ClientStats | None = None,
+) -> object:
+    """call_with_retries with the test's defaults."""
+    return await call_with_retries(
+        script,
+        policy=policy,
+        attempt_timeout=attempt_timeout,
+        hold=RateLimitHold() if hold is None else hold,
+        customer_id="cst_1",
+        closed=closed,
+        stats=stats,
+    )
+
+
+# -- the policy's own rules ---------------------------------------------------------
+
+
+def test_zero_delays_are_allowed() -> None:
+    """Zero seconds is a valid delay, backoff cap and Retry-After cap."""
+    policy = RetryPolicy(initial_delay=0, max_delay=0, max_retry_after=0)
+    assert (0, 0, 0) == (policy.initial_delay, policy.max_delay, policy.max_retry_after)
+
+
+def test_retry_after_equal_to_the_cap_is_retried() -> None:
+    """A Retry-After of exactly max_retry_after is waited; a longer one is not."""
+    policy = RetryPolicy(max_retry_after=10.0)
+    assert policy.should_retry(server_error(429, retry_after=10.0))
+    assert not policy.should_retry(server_error(429, retry_after=10.5))
+
+
+@pytest.mark.asyncio
+async def test_without_waiting_returns_at_once_but_yields() -> None:
+    """The no-wait sleep takes no time for any delay, yet lets other tasks run."""
+    ran: list[str] = []
+
+    async def other() -> None:
+        ran.append("other")
+
+    task = asyncio.create_task(other())
+    started = time.monotonic()
+    await RetryPolicy().without_waiting().sleep(3600)
+    assert time.monotonic() - started < 0.5
+    assert ["other"] == ran
+    await task
+
+
+def test_a_new_hold_holds_nothing(clock: Clock) -> None:
+    """A fresh hold has nothing remaining, even on a clock that starts at zero."""
+    clock.now = 0.0
+    assert 0.0 == RateLimitHold().remaining()
+
+
+def test_a_hold_is_capped_and_never_shortened(clock: Clock) -> None:
+    """extend() holds for at most ``cap`` seconds, and a shorter extension changes nothing."""
+    hold = RateLimitHold()
+    hold.extend(100.0, cap=30.0)
+    assert 30.0 == hold.remaining()
+    hold.extend(5.0, cap=30.0)
+    assert 30.0 == hold.remaining()
+    clock.now += 10
+    assert 20.0 == hold.remaining()
+
+
+# -- the retry loop -------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_retries_until_success_with_growing_backoff(clock: Clock) -> None:
+    """Each failure waits half its doubling window (jitter faked), then tries again."""
+    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, sleep=clock.sleep)
+    script = Script(server_error(), refused(), server_error(), "page")
+    assert "page" == await run(script, policy)
+    assert [0.25, 0.5, 1.0] == clock.sleeps
+    assert [] == script.outcomes
+
+
+@pytest.mark.asyncio
+async def test_two_attempts_means_one_retry(clock: Clock) -> None:
+    """max_attempts=2 retries once; the error after that is raised with attempts=2."""
+    policy = RetryPolicy(max_attempts=2, sleep=clock.sleep)
+    assert "page" == await run(Script(server_error(), "page"), policy)
+    with pytest.raises(ja.ServerError) as info:
+        await run(Script(server_error(), server_error(502), "page"), policy)
+    assert (502, 2) == (info.value.status, info.value.attempts)
+
+
+@pytest.mark.asyncio
+async def test_a_permanent_error_on_a_retry_ends_the_call(clock: Clock) -> None:
+    """A 404 after a 503 is raised at once: a retry is only for transient failures."""
+    policy = RetryPolicy(sleep=clock.sleep)
+    script = Script(server_error(), ja.NotFoundError(status=404), "page")
+    with pytest.raises(ja.NotFoundError) as info:
+        await run(script, policy)
+    assert 2 == info.value.attempts
+    assert ["page"] == script.outcomes
+
+
+@pytest.mark.asyncio
+async def test_retries_are_counted(clock: Clock) -> None:
+    """ClientStats.retries counts each attempt after the first; none without a retry."""
+    policy = RetryPolicy(sleep=clock.sleep)
+    stats = ja.ClientStats()
+    await run(Script("page"), policy, stats=stats)
+    assert 0 == stats.retries
+    await run(Script(server_error(), refused(), "page"), policy, stats=stats)
+    assert 2 == stats.retries
+    assert "page" == await run(Script(server_error(), "page"), policy, stats=None)
+
+
+@pytest.mark.asyncio
+async def test_each_attempt_gets_the_time_left(clock: Clock) -> None:
+    """Every attempt's limit is its timeout, cut to what is left before the deadline."""
+    policy = RetryPolicy(deadline=10.0, initial_delay=4.0, max_delay=8.0, sleep=clock.sleep)
+    script = Script(server_error(), server_error(), "page")
+    await run(script, policy, attempt_timeout=5.0)
+    # Waits of 2 s, then 4 s (half of each window): 10, 8 and 4 s left at each attempt.
+    assert [5.0, 5.0, 4.0] == script.limits
+
+
+@pytest.mark.asyncio
+async def test_without_a_timeout_the_deadline_is_the_limit(clock: Clock) -> None:
+    """With no per-attempt timeout, each attempt may use what is left of the deadline."""
+    policy = RetryPolicy(deadline=10.0, initial_delay=2.0, max_delay=2.0, sleep=clock.sleep)
+    script = Script(server_error(), "page")
+    await run(script, policy, attempt_timeout=None)
+    assert [10.0, 9.0] == script.limits
+    unbounded = Script(server_error(), "page")
+    await run(unbounded, attrs.evolve(policy, deadline=None), attempt_timeout=None)
+    assert [None, None] == unbounded.limits
+
+
+@pytest.mark.asyncio
+async def test_no_wait_that_ends_at_the_deadline(clock: Clock) -> None:
+    """A Retry-After ending exactly at the deadline is not waited: the error is raised."""
+    policy = RetryPolicy(deadline=2.0, sleep=clock.sleep)
+    with pytest.raises(ja.RateLimitError):
+        await run(Script(server_error(429, retry_after=2.0), "page"), policy)
+    assert [] == clock.sleeps
+    assert "page" == await run(Script(server_error(429, retry_after=1.5), "page"), policy)
+
+
+@pytest.mark.asyncio
+async def test_a_zero_wait_still_retries_before_the_deadline(clock: Clock) -> None:
+    """With no backoff at all, retries go on while the clock stands before the deadline."""
+    policy = RetryPolicy(initial_delay=0, max_delay=0, deadline=0.5, sleep=clock.sleep)
+    assert "page" == await run(Script(server_error(), server_error(), "page"), policy)
+    assert [0, 0] == clock.sleeps
+
+
+@pytest.mark.asyncio
+async def test_a_429_on_a_retry_holds_the_client(clock: Clock) -> None:
+    """A 429 with Retry-After on any attempt, not only the first, holds every later call."""
+    policy = RetryPolicy(max_attempts=2, sleep=clock.sleep)
+    hold = RateLimitHold()
+    with pytest.raises(ja.RateLimitError):
+        await run(Script(server_error(), server_error(429, retry_after=7.0)), policy, hold=hold)
+    assert 7.0 == hold.remaining()
+
+
+@pytest.mark.asyncio
+async def test_a_hold_longer_than_the_backoff_is_waited_with_jitter(clock: Clock) -> None:
+    """When another call's hold outlasts this call's backoff, it waits the hold plus jitter."""
+    policy = RetryPolicy(initial_delay=1.0, max_delay=1.0, sleep=clock.sleep)
+    hold = RateLimitHold()
+
+    async def failing(limit: float | None) -> str:
+        del limit
+        if not clock.sleeps:
+            hold.extend(10.0, cap=60.0)  # another call's 429, while this attempt ran
+            raise server_error()
+        return "page"
+
+    assert "page" == await call_with_retries(
+        failing, policy=policy, attempt_timeout=None, hold=hold, customer_id="c"
+    )
+    assert [10.5] == clock.sleeps
+
+
+# -- the hold, before the first attempt -------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("deadline", [None, 60.0])
+async def test_a_hold_is_waited_before_the_first_attempt(
+    clock: Clock, deadline: float | None
+) -> None:
+    """A call on a held client waits out the hold (plus jitter) first, deadline or none."""
+    hold = RateLimitHold()
+    hold.extend(0.5, cap=60.0)
+    policy = RetryPolicy(initial_delay=1.0, deadline=deadline, sleep=clock.sleep)
+    assert "page" == await run(Script("page"), policy, hold=hold)
+    assert [1.0] == clock.sleeps
+
+
+@pytest.mark.asyncio
+async def test_a_hold_of_exactly_the_cap_is_waited(clock: Clock) -> None:
+    """A hold of exactly max_retry_after is waited; a longer one (a laxer policy's) is not."""
+    hold = RateLimitHold()
+    hold.extend(10.0, cap=60.0)
+    policy = RetryPolicy(initial_delay=0, max_retry_after=10.0, deadline=None, sleep=clock.sleep)
+    assert "page" == await run(Script("page"), policy, hold=hold)
+    hold.extend(30.0, cap=60.0)
+    with pytest.raises(ja.RateLimitError) as info:
+        await run(Script("page"), policy, hold=hold)
+    assert 429 == info.value.status
+    assert 30.0 == info.value.retry_after
+    assert (
+        "not sent: Juspay rate-limited this client for another 30.0 s, longer than this call "
+        "may wait"
+    ) == info.value.args[0]
+
+
+@pytest.mark.asyncio
+async def test_a_hold_that_would_pass_the_deadline_is_not_waited(clock: Clock) -> None:
+    """A hold whose longest wait (jitter included) reaches the deadline fails at once."""
+    hold = RateLimitHold()
+    hold.extend(5.0, cap=60.0)
+    policy = RetryPolicy(initial_delay=1.0, deadline=6.0, sleep=clock.sleep)
+    with pytest.raises(ja.RateLimitError, match="not sent"):
+        await run(Script("page"), policy, hold=hold)
+    assert [] == clock.sleeps
+    assert "page" == await run(Script("page"), attrs.evolve(policy, deadline=6.5), hold=hold)
+
+
+@pytest.mark.asyncio
+async def test_an_expired_hold_is_not_waited(clock: Clock) -> None:
+    """_wait_for_hold does nothing once the hold has run out."""
+    hold = RateLimitHold()
+    hold.extend(1.0, cap=60.0)
+    clock.now += 1.0
+    await _retry._wait_for_hold(clock.sleep, RetryPolicy(), hold, None)
+    assert [] == clock.sleeps
+
+
+# -- closing the client ends a wait --------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_closed_client_does_not_start_a_wait(clock: Clock) -> None:
+    """A retry on a client already closed fails with ClientClosedError, saying so."""
+    closed = asyncio.Event()
+    closed.set()
+    with pytest.raises(ja.ClientClosedError) as info:
+        await run(Script(server_error(), "page"), RetryPolicy(sleep=clock.sleep), closed=closed)
+    assert "the client was closed before this call could retry" == info.value.args[0]
+
+
+async def wait_forever(log: list[str]) -> None:
+    """A sleep that never ends by itself and records its cancellation."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        log.append("sleep cancelled")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("held", [False, True], ids=["backoff", "hold"])
+async def test_closing_ends_a_wait_and_its_sleep(held: bool) -> None:
+    """Closing during a backoff or a hold ends the call, after the sleep was cancelled."""
+    log: list[str] = []
+    closed = asyncio.Event()
+    hold = RateLimitHold()
+    if held:
+        hold.extend(5.0, cap=60.0)
+    policy = RetryPolicy(sleep=lambda _: wait_forever(log))
+    call = asyncio.create_task(
+        run(Script(server_error(), "page"), policy, hold=hold, closed=closed)
+    )
+    for _ in range(5):
+        await asyncio.sleep(0)
+    closed.set()
+    with pytest.raises(ja.ClientClosedError) as info:
+        await call
+    assert "the client was closed while this call waited to retry" == info.value.args[0]
+    assert ["sleep cancelled"] == log
+
+
+@pytest.mark.asyncio
+async def test_a_finished_wait_leaves_no_task_behind(clock: Clock) -> None:
+    """After a wait on a client, the task watching for closing is gone too."""
+    closed = asyncio.Event()
+    before = asyncio.all_tasks()
+    assert "page" == await run(
+        Script(server_error(), "page"), RetryPolicy(sleep=clock.sleep), closed=closed
+    )
+    await asyncio.sleep(0)
+    assert before == asyncio.all_tasks()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("with_client", [False, True])
+async def test_a_failing_sleep_fails_the_call(with_client: bool) -> None:
+    """An error in the policy's sleep is raised from the call, with or without a client."""
+
+    async def broken(_seconds: float) -> None:
+        msg = "the test's clock broke"
+        raise RuntimeError(msg)
+
+    closed = asyncio.Event() if with_client else None
+    with pytest.raises(RuntimeError, match="the test's clock broke"):
+        await run(Script(server_error(), "page"), RetryPolicy(sleep=broken), closed=closed)
+
+
+# -- what is logged ------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("failure", "shown", "request_id"),
+    [(server_error(), "HTTP 503", "req_503"), (refused(), "APIConnectionError", None)],
+)
+async def test_each_retry_is_logged_with_what_failed(
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    failure: ja.JuspayError,
+    shown: str,
+    request_id: str | None,
+) -> None:
+    """One INFO record per retry: the customer, attempt, failure, request id and wait."""
+    caplog.set_level(logging.INFO, logger="juspay_accounts")
+    policy = RetryPolicy(initial_delay=1.0, sleep=clock.sleep)
+    await run(Script(failure, "page"), policy)
+    (record,) = caplog.records
+    assert (
+        f"customer cst_1: attempt 1 of 4 failed ({shown}, request id {request_id}); "
+        "retrying in 0.500 s"
+    ) == record.getMessage()
+    assert logging.INFO == record.levelno
+    extras: Callable[[str], object] = lambda name: getattr(record, name)  # noqa: E731
+    assert ("cst_1", 1, type(failure).__name__, request_id, 0.5) == (
+        extras("juspay_customer_id"),
+        extras("juspay_attempt"),
+        extras("juspay_error"),
+        extras("juspay_request_id"),
+        extras("juspay_delay"),
+    )
+    assert getattr(failure, "status", None) == extras("juspay_status")
