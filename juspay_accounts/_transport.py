@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
+from juspay_accounts._redact import redact_answer, redact_text, secret_forms
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     APIConnectionError,
@@ -67,12 +68,17 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= _MESSAGE_CHARS else flat[: _MESSAGE_CHARS - 1] + "…"
 
 
-def _describe(exc: BaseException) -> str:
-    """The class name and message of an aiohttp or asyncio error, never its request."""
+def _describe(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """The class name and message of an aiohttp or asyncio error, never its request.
+
+    ``secrets`` (the forms of the key) are replaced before the message is cut short: aiohttp
+    quotes a bad status line or header, which a server may have made of the request's.
+    """
     if isinstance(exc, aiohttp.ClientResponseError):
         text = f"{exc.status}, {exc.message}"  # str() would add the URL, repr() the headers
     else:
         text = str(exc)
+    text = redact_text(text, secrets)
     return f"{type(exc).__name__}: {_one_line(text)}" if text else type(exc).__name__
 
 
@@ -316,8 +322,14 @@ class Transport:
             if isinstance(exc, (RecursionError, NotImplementedError)):
                 raise  # a bug to see, not a session that cannot be used
             cause = exc
-            failure = self._failure(exc, url.host, time_limit)
+            secrets = secret_forms(request.headers.get("Authorization", ""))
+            failure = self._failure(exc, url.host, time_limit, secrets)
         else:
+            # A server that reflects the request must not get the key into what the library
+            # makes of its answer (errors, request ids, logs): see _redact.
+            headers, body = redact_answer(
+                headers, body, secret_forms(request.headers.get("Authorization", ""))
+            )
             if debug:
                 _LOG.debug(
                     "%s %s -> %s (request id %s)",
@@ -335,23 +347,27 @@ class Transport:
         raise failure from cause
 
     def _failure(
-        self, exc: BaseException, host: str | None, time_limit: float | None
+        self,
+        exc: BaseException,
+        host: str | None,
+        time_limit: float | None,
+        secrets: tuple[str, ...] = (),
     ) -> JuspayError:
         """The library's error for an aiohttp or asyncio failure of one request."""
         if isinstance(exc, TimeoutError):  # before ClientError: aiohttp's timeouts are both
             return APITimeoutError(
                 f"no answer from {host} within {time_limit:.2f} s"
                 if time_limit is not None
-                else f"no answer from {host}: {_describe(exc)}, though this client set no "
+                else f"no answer from {host}: {_describe(exc, secrets)}, though this client set no "
                 "time limit (the session's own timeout or middleware did)"
             )
         if isinstance(exc, aiohttp.ClientError):
             if self._closed:
                 return ClientClosedError("the client was closed while this request was in flight")
-            return APIConnectionError(f"request to {host} failed: {_describe(exc)}")
+            return APIConnectionError(f"request to {host} failed: {_describe(exc, secrets)}")
         # A RuntimeError: aiohttp's way to say a session cannot be used (closed, another loop).
         return ClientClosedError(
-            f"the aiohttp session cannot send from this event loop ({_describe(exc)}): "
+            f"the aiohttp session cannot send from this event loop ({_describe(exc, secrets)}): "
             f"{_NEW_SESSION_HINT}"
         )
 

@@ -1,0 +1,72 @@
+"""Keeping the API key out of what a server sends back.
+
+A server or proxy that reflects the request (an echo endpoint, a firewall page quoting the
+request's headers, a broken status line or header made of them) puts the ``Authorization``
+value into the answer. The library quotes answers in its errors (bodies, Juspay's messages,
+request ids, a redirect's target, aiohttp's parse errors), so the transport replaces every
+form of the key in an answer before anything reads it. An answer without the key is
+returned as it came, at the cost of a substring search per form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from typing import TYPE_CHECKING, Final
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["REDACTED", "redact_answer", "redact_text", "secret_forms"]
+
+REDACTED: Final = "<redacted>"
+
+# Shorter forms are left alone: replacing a few common characters would garble every
+# message (and a real key is far longer).
+_SHORTEST: Final = 8
+
+
+@functools.lru_cache(maxsize=16)
+def secret_forms(authorization: str) -> tuple[str, ...]:
+    """The texts that give the key away, from the ``Authorization`` value sent.
+
+    The base64 form without its padding (so a reflection cut short after it is caught too),
+    the same with ``/`` escaped as some JSON encoders write it, and the key itself.
+    """
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return ()
+    try:
+        key = base64.b64decode(token, validate=True).decode().removesuffix(":")
+    except (binascii.Error, UnicodeDecodeError):
+        key = ""
+    unpadded = token.rstrip("=")
+    forms = {unpadded, unpadded.replace("/", "\\/"), key}
+    # Longest first, so that a form inside another is not replaced half-way.
+    return tuple(sorted((f for f in forms if len(f) >= _SHORTEST), key=len, reverse=True))
+
+
+def redact_text(text: str, forms: tuple[str, ...]) -> str:
+    """``text`` with every form of the key replaced by ``<redacted>``."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def redact_answer(
+    headers: Mapping[str, str], body: bytes, forms: tuple[str, ...]
+) -> tuple[Mapping[str, str], bytes]:
+    """The answer's headers and body with every form of the key replaced (unchanged if absent)."""
+    for form in forms:
+        raw = form.encode()
+        if raw in body:
+            body = body.replace(raw, REDACTED.encode())
+    if any(form in value for value in headers.values() for form in forms):
+        headers = CIMultiDictProxy(
+            CIMultiDict((name, redact_text(value, forms)) for name, value in headers.items())
+        )
+    return headers, body
