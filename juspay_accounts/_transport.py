@@ -327,7 +327,7 @@ class Transport:
         else:
             # A server that reflects the request must not get the key into what the library
             # makes of its answer (errors, request ids, logs): see _redact.
-            headers, body = redact_answer(
+            answer_headers, body = redact_answer(
                 headers, body, secret_forms(request.headers.get("Authorization", ""))
             )
             if debug:
@@ -336,9 +336,9 @@ class Transport:
                     request.method,
                     url.path_safe,
                     status,
-                    headers.get("x-request-id"),
+                    answer_headers.get("x-request-id"),
                 )
-            return status, headers, body
+            return status, answer_headers, body
         # Raised outside the except clauses, so Python does not chain the original error as
         # __context__: aiohttp's ClientResponseError family carries the request headers, the
         # API key among them, and must not be reachable from what the library raises.

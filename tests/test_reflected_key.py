@@ -113,9 +113,7 @@ def everything_reachable(exc: BaseException) -> Iterator[BaseException]:
 
 def shown(exc: BaseException) -> str:
     """Everything the exceptions reachable from ``exc`` show: str, repr, args, attributes."""
-    return "\n".join(
-        f"{e!s}\n{e!r}\n{e.args!r}\n{vars(e)!r}" for e in everything_reachable(exc)
-    )
+    return "\n".join(f"{e!s}\n{e!r}\n{e.args!r}\n{vars(e)!r}" for e in everything_reachable(exc))
 
 
 @pytest.mark.parametrize("case", list(REFLECTING))
