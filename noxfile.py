@@ -91,9 +91,18 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against raw aiohttp and httpx; writes docs/performance.md.
 
     ``nox -s bench -- --smoke`` runs tiny sizes and writes nothing.
+    ``nox -s bench -- --instructions`` counts instructions per lookup under valgrind
+    instead (plain and with orjson, on asyncio and uvloop) and writes that section of
+    docs/performance.md; ``-- --instructions --smoke`` runs it tiny and writes nothing.
     """
     session.install(".[fast]")
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
+    if session.posargs[:1] == ["--instructions"]:
+        args = session.posargs[1:]
+        if "--output" not in args:
+            args += ["--output", "docs/performance.md"]
+        session.run("python", "tests/benchmarks/instructions.py", *args)
+        return
     args = session.posargs or ["--output", "docs/performance.md"]
     session.run("python", "tests/benchmarks/run.py", *args)
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 RUN = Path(__file__).parent / "benchmarks" / "run.py"
 
 
@@ -51,3 +53,52 @@ def test_benchmarks_run_at_tiny_sizes(tmp_path: Path) -> None:
     # At this size the per-id figure is noise; the full run (a million ids) is the measure.
     assert (1000, 1000) == (endless["no_dedupe"]["ids"], endless["dedupe"]["ids"])
     assert 0 < endless["no_dedupe"]["peak_bytes"]
+
+
+INSTRUCTIONS = Path(__file__).parent / "benchmarks" / "instructions.py"
+
+
+def test_instruction_children_run_in_every_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each child the valgrind counter runs (client, case, loop, JSON decoder) works, natively."""
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    from run import server  # noqa: PLC0415 - the benchmarks' own module
+
+    with server() as base:
+        for impl, loop, decoder in (
+            ("library", "asyncio", "plain"),
+            ("library", "uvloop", "fast"),
+            ("aiohttp", "uvloop", "plain"),
+        ):
+            for case in ("sequential", "fan_out"):
+                done = subprocess.run(  # noqa: S603 - our own script
+                    [
+                        sys.executable,
+                        "-W",
+                        "error",
+                        str(INSTRUCTIONS),
+                        "--child",
+                        impl,
+                        case,
+                        "3",
+                        base,
+                        loop,
+                        decoder,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                assert (0, "") == (done.returncode, done.stderr), (impl, case, loop, decoder)
+
+
+def test_instruction_child_refuses_the_wrong_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A "plain" child whose library still decodes with orjson fails instead of measuring it."""
+    monkeypatch.syspath_prepend(str(INSTRUCTIONS.parent))
+    # The child blocks `import orjson`; the library here imported it long ago, so the block
+    # comes too late and the check must catch it. The entry is restored afterwards.
+    monkeypatch.setitem(sys.modules, "orjson", sys.modules["orjson"])
+    import instructions  # noqa: PLC0415 - the benchmarks' own module
+
+    with pytest.raises(RuntimeError, match="decodes with orjson, expected json"):
+        instructions.child("library", "sequential", 1, "http://127.0.0.1:9", "asyncio", "plain")

@@ -108,6 +108,8 @@ def server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 # -- what a competent user writes without the library --------------------------------
