@@ -100,5 +100,5 @@ def test_instruction_child_refuses_the_wrong_decoder(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "orjson", sys.modules["orjson"])
     import instructions  # noqa: PLC0415 - the benchmarks' own module
 
-    with pytest.raises(RuntimeError, match="decodes with orjson, expected json"):
+    with pytest.raises(RuntimeError, match="decodes with orjson, expected plain"):
         instructions.child("library", "sequential", 1, "http://127.0.0.1:9", "asyncio", "plain")

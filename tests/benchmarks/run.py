@@ -559,6 +559,17 @@ def report(results: dict[str, Any], command: str) -> str:
     )
 
 
+def instruction_section(page: Path) -> str:
+    """The section ``instructions.py`` wrote into ``page``, if any: a new report keeps it."""
+    from instructions import INSTRUCTIONS_BEGIN, INSTRUCTIONS_END  # noqa: PLC0415 - stdlib only
+
+    text = page.read_text() if page.exists() else ""
+    if INSTRUCTIONS_BEGIN not in text or INSTRUCTIONS_END not in text:
+        return ""
+    inner = text.split(INSTRUCTIONS_BEGIN, 1)[1].split(INSTRUCTIONS_END, 1)[0]
+    return f"\n{INSTRUCTIONS_BEGIN}{inner}{INSTRUCTIONS_END}\n"
+
+
 def main() -> None:
     """Parse the arguments, run, print and write the report."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -582,7 +593,7 @@ def main() -> None:
     text = report(results, command)
     print(text)
     if args.output:
-        args.output.write_text(text)
+        args.output.write_text(text + instruction_section(args.output))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
