@@ -83,6 +83,7 @@ def child(impl: str, case: str, count: int, base: str, loop: str, decoder: str) 
     if decoder == "plain":
         # As on an install without the fast extra: `import orjson` raises ImportError.
         sys.modules["orjson"] = None  # type: ignore[assignment]
+    sys.path.insert(0, str(Path(__file__).parent))  # also under PYTHONSAFEPATH (nox -s tests)
     import run  # noqa: PLC0415 - after the orjson block, so the library sees it
 
     check_decoder(decoder)
@@ -195,6 +196,7 @@ def measure_all(args: argparse.Namespace, hooks: Path | None) -> dict[str, Any]:
     The children run ``--jobs`` at a time: each is counted by its own valgrind, so running
     them side by side changes the wall time, not the counts.
     """
+    sys.path.insert(0, str(Path(__file__).parent))
     from run import server  # noqa: PLC0415 - the child imports run.py itself, after its set-up
 
     figures: dict[str, Any] = {

@@ -561,6 +561,7 @@ def report(results: dict[str, Any], command: str) -> str:
 
 def instruction_section(page: Path) -> str:
     """The section ``instructions.py`` wrote into ``page``, if any: a new report keeps it."""
+    sys.path.insert(0, str(HERE))
     from instructions import INSTRUCTIONS_BEGIN, INSTRUCTIONS_END  # noqa: PLC0415 - stdlib only
 
     text = page.read_text() if page.exists() else ""
