@@ -69,6 +69,13 @@ def _int(text: str) -> int | float | OutOfRangeNumber:
     return _float(text)
 
 
+# Built once: json.loads(text, parse_int=...) builds a decoder and its scanner on every call,
+# about 17k instructions per page (perf change 1 in docs/performance-notes.md).
+_STDLIB_DECODER: Final = json.JSONDecoder(
+    parse_float=_float, parse_int=_int, parse_constant=_out_of_range
+)
+
+
 def _loads_stdlib(body: bytes) -> Any:  # noqa: ANN401 - JSON of any shape
     """Parse JSON with the standard library, answering exactly as orjson does.
 
@@ -78,13 +85,9 @@ def _loads_stdlib(body: bytes) -> Any:  # noqa: ANN401 - JSON of any shape
     :class:`OutOfRangeNumber`, so that the hook that refuses it names its field; the
     decoder asks this parser again whenever orjson refuses a body.
     """
-    value = json.loads(
-        body.decode("utf-8"),
-        parse_float=_float,
-        parse_int=_int,
-        parse_constant=_out_of_range,
-    )
-    if _SURROGATE_ESCAPE.search(body):
+    value = _STDLIB_DECODER.decode(body.decode("utf-8"))
+    # The substring test is a fast scan; the pattern is looked for only when it could match.
+    if b"\\u" in body and _SURROGATE_ESCAPE.search(body):
         # Raises UnicodeEncodeError (a ValueError) if an escape decoded to a lone surrogate.
         json.dumps(value, ensure_ascii=False, default=repr).encode("utf-8")
     return value
