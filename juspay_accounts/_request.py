@@ -7,9 +7,11 @@ encoded URL built once, headers) out; the transport sends it as it is.
 from __future__ import annotations
 
 import base64
+import enum
 import ipaddress
+import re
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, cast
 
 import attrs
 import yarl
@@ -20,11 +22,15 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
+    "KEEP",
+    "Keep",
     "Request",
     "Settings",
     "build_checked_list_request",
     "build_list_request",
+    "check_headers",
     "check_ids",
+    "derive_settings",
     "make_settings",
 ]
 
@@ -170,6 +176,107 @@ def make_settings(
         headers["version"] = _check_text(api_version, "api_version")
     base = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
     return Settings(base_url=base, headers=headers)
+
+
+_RESERVED_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "x-routing-id"})
+"""Headers a caller's extra headers may not set: the credentials and the routing id."""
+
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""An HTTP header name (RFC 9110 ``token``)."""
+
+
+class Keep(enum.Enum):
+    """The type of :data:`KEEP`."""
+
+    KEEP = "KEEP"
+
+    def __repr__(self) -> str:
+        """Read as the name it is used by."""
+        return "KEEP"
+
+
+KEEP: Final = Keep.KEEP
+"""An option left as it was (``None`` would mean "none")."""
+
+
+def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Check a caller's extra headers; return them as a plain dict.
+
+    Raises:
+        ValueError: a name is not a valid header name, or is ``Authorization``,
+            ``Proxy-Authorization`` or ``x-routing-id`` (in any case), which the client sets.
+        InvalidInputError: (a ValueError) a value holds control characters.
+        TypeError: ``headers`` is not a mapping of str to str.
+    """
+    if not hasattr(headers, "items"):
+        msg = f"headers must be a mapping of str to str, got {type(headers).__name__}"
+        raise TypeError(msg)
+    checked: dict[str, str] = {}
+    # Typed loosely on purpose: callers' values are checked, not trusted.
+    for name, value in cast("Mapping[object, object]", headers).items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            msg = (
+                f"{name[:60] if isinstance(name, str) else name!r} is not a valid HTTP header name"
+            )
+            raise ValueError(msg)
+        if name.lower() in _RESERVED_HEADERS:
+            msg = (
+                f"headers cannot set {name}: the client sends it itself "
+                "(pass routing_id= for x-routing-id; the API key is the client's)"
+            )
+            raise ValueError(msg)
+        if not isinstance(value, str):
+            msg = f"header {name} must be a str, got {type(value).__name__}"
+            raise TypeError(msg)
+        if value and not value.isprintable():
+            _check_text(value, f"header {name}")  # raises for control characters
+        checked[name] = value
+    return checked
+
+
+def _put(headers: dict[str, str], name: str, value: str | None) -> None:
+    """Set (or, with ``None``, remove) a header, whatever the case of the one it replaces."""
+    lowered = name.lower()
+    for existing in [k for k in headers if k.lower() == lowered]:
+        del headers[existing]
+    if value is not None:
+        headers[name] = value
+
+
+def derive_settings(
+    settings: Settings,
+    *,
+    headers: Mapping[str, str] | None = None,
+    merchant_id: str | Keep | None = KEEP,
+    api_version: str | Keep | None = KEEP,
+) -> Settings:
+    """``settings`` with extra headers, and the merchant id or API version replaced.
+
+    ``headers`` replace the client's defaults of the same name in any case
+    (``User-Agent``, ``Accept``...); ``merchant_id`` and ``api_version`` are applied after
+    them, ``None`` removing the header and :data:`KEEP` leaving it as it was.
+
+    Raises:
+        ValueError: as :func:`check_headers`, or an empty merchant id or API version or one
+            with control characters.
+    """
+    merged = dict(settings.headers)
+    if headers:
+        for name, value in check_headers(headers).items():
+            _put(merged, name, value)
+    if merchant_id is not KEEP:
+        _put(
+            merged,
+            "x-merchantid",
+            None if merchant_id is None else _check_text(merchant_id, "merchant_id"),
+        )
+    if api_version is not KEEP:
+        _put(
+            merged,
+            "version",
+            None if api_version is None else _check_text(api_version, "api_version"),
+        )
+    return Settings(base_url=settings.base_url, headers=merged)
 
 
 def check_ids(customer_id: str, routing_id: str | None) -> str:

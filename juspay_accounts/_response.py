@@ -247,6 +247,7 @@ def decode_error(
         body=_body_text(body),
         request_id=_text(info.get("request_id")) or headers.get("x-request-id"),
         message=message,
+        headers=headers,
     )
 
 
@@ -396,4 +397,5 @@ def decode_list_response(
         count=count,
         total=total,
         request_id=headers.get("x-request-id"),
+        headers=headers,
     )

@@ -29,9 +29,16 @@ negative offset is a plain ``ValueError``, a value of the wrong type a ``TypeErr
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
+
+from juspay_accounts._models import freeze_headers
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from multidict import CIMultiDictProxy
 
 __all__ = [
     "APIConnectionError",
@@ -128,7 +135,12 @@ class APIError(JuspayError):
         retry_after: Seconds to wait before trying again, when the server said so
             (``Retry-After``), else ``None``.
         body: The response body as text, cut to 2048 characters.
+        headers: Every header of the answer, read-only and looked up in any case
+            (``error.headers.get("x-ratelimit-reset")``); empty when no answer came (a
+            rate-limit hold that failed the call before sending).
     """
+
+    headers: CIMultiDictProxy[str]
 
     def __init__(
         self,
@@ -145,9 +157,11 @@ class APIError(JuspayError):
         body: str = "",
         request_id: str | None = None,
         message: str | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
     ) -> None:
         """Create the error from the parts of Juspay's answer (all but ``status`` optional)."""
         self.status = status
+        self.headers = freeze_headers(headers)
         self.error_code = error_code
         self.code = code
         self.category = category
@@ -173,6 +187,7 @@ class APIError(JuspayError):
             "body": self.body,
             "request_id": request_id,
             "message": message,
+            "headers": self.headers,
         }
 
     def _summary(self) -> str:
