@@ -7,10 +7,11 @@ It checks what the caller passes, once, where it enters; builds each request wit
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import logging
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from juspay_accounts import _request
 from juspay_accounts._environments import SANDBOX_URL
@@ -18,13 +19,15 @@ from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse
 from juspay_accounts._fetcher import PageFetcher
 from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_int_or_none
 from juspay_accounts._ratelimit import RateLimit, open_budget
+from juspay_accounts._request import KEEP, Keep
 from juspay_accounts._retry import RetryPolicy
 from juspay_accounts._stats import ClientStats
+from juspay_accounts._tracing import Tracing, make_tracing
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT, Transport
-from juspay_accounts.exceptions import ClientClosedError
+from juspay_accounts.exceptions import ClientClosedError, JuspayError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+    from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
     from types import TracebackType
 
     import aiohttp
@@ -40,6 +43,13 @@ DEFAULT_CONCURRENCY: Final = 16
 """How many customers a fan-out fetches at once unless told otherwise."""
 
 _LOG: Final = logging.getLogger("juspay_accounts")
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is not None and not timeout > 0:  # also refuses NaN
+        msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
+        raise ValueError(msg)
+    return timeout
 
 
 class AccountsClient:
@@ -87,6 +97,12 @@ class AccountsClient:
         rate_limit: How many requests may start per second, retries included, across
             every call on the client; with a Redis store, across every process sharing it
             (see :class:`RateLimit`). ``None`` (the default) sets no limit ahead of time.
+        tracer_provider: The OpenTelemetry ``TracerProvider`` to trace calls with (the
+            ``otel`` extra); ``None`` uses the global one, once the application has
+            configured it. Pass ``opentelemetry.trace.NoOpTracerProvider()`` to keep this
+            client's calls out of traces. See :doc:`/production`.
+        trace_customer_ids: Record the customer id on the spans (``juspay.customer_id``).
+            Off by default: a customer id identifies a person.
 
     Raises:
         ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
@@ -117,6 +133,8 @@ class AccountsClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
         rate_limit: RateLimit | None = None,
+        tracer_provider: Any = None,  # noqa: ANN401 - a TracerProvider, from the otel extra
+        trace_customer_ids: bool = False,
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
         self._settings = _request.make_settings(
@@ -127,9 +145,7 @@ class AccountsClient:
             api_version=api_version,
             allow_insecure_http=allow_insecure_http,
         )
-        if timeout is not None and not timeout > 0:
-            msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
-            raise ValueError(msg)
+        _check_timeout(timeout)
         self._stats = ClientStats()
         self._transport = Transport(
             session=session,
@@ -150,6 +166,12 @@ class AccountsClient:
             timeout=timeout,
             stats=self._stats,
             budget=None if rate_limit is None else open_budget(rate_limit),
+            # None without the otel extra: then tracing costs one attribute check per call.
+            tracing=make_tracing(
+                tracer_provider,
+                base_url=self._settings.base_url,
+                trace_customer_ids=trace_customer_ids,
+            ),
         )
 
     def __repr__(self) -> str:
@@ -211,6 +233,63 @@ class AccountsClient:
         await self._transport.aclose()
         await self._fetcher.aclose()
 
+    def with_options(
+        self,
+        *,
+        merchant_id: str | Keep | None = KEEP,
+        api_version: str | Keep | None = KEEP,
+        timeout: float | Keep | None = KEEP,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AccountsClient:
+        """A client with some settings changed, sharing this one's session, hold and stats.
+
+        ``client.with_options(merchant_id="m_2").list_accounts(...)``: what is not given
+        stays as it is; ``merchant_id=None`` or ``api_version=None`` stops sending that
+        header. ``headers`` are added to every request (on top of any this client already
+        adds) and replace defaults such as ``User-Agent``, in any case.
+
+        The new client sends through the same session and connection pool, waits out the
+        same rate-limit hold (and budget) and counts into the same :attr:`stats`. It is a
+        view, not a second client: closing either closes both, so close the original when
+        the application shuts down, and do not use the view in ``async with``.
+
+        Raises:
+            ValueError: ``headers`` names ``Authorization``, ``Proxy-Authorization`` or
+                ``x-routing-id`` (the client sets those), a header name is invalid, a value
+                holds control characters, or ``timeout`` is not positive.
+        """
+        settings = self._settings
+        if headers or merchant_id is not KEEP or api_version is not KEEP:
+            settings = _request.derive_settings(
+                settings, headers=headers, merchant_id=merchant_id, api_version=api_version
+            )
+        # A shallow copy: the transport, stats and tracing are shared, and the fetcher's
+        # view shares the rate-limit hold and budget.
+        view = copy.copy(self)
+        view._settings = settings
+        view._fetcher = self._fetcher.derive(
+            settings, None if timeout is KEEP else (_check_timeout(timeout),)
+        )
+        if retry is not None:
+            view._retry = retry
+        return view
+
+    def _for_call(
+        self,
+        timeout: float | Keep | None,
+        headers: Mapping[str, str] | None,
+        merchant_id: str | None,
+    ) -> AccountsClient:
+        """This client, or a view with one call's options."""
+        if timeout is KEEP and headers is None and merchant_id is None:
+            return self
+        return self.with_options(
+            timeout=timeout,
+            headers=headers,
+            merchant_id=KEEP if merchant_id is None else merchant_id,
+        )
+
     async def list_accounts(
         self,
         customer_id: str,
@@ -219,6 +298,9 @@ class AccountsClient:
         count: int | None = None,
         routing_id: str | None = None,
         retry: RetryPolicy | None = None,
+        timeout: float | Keep | None = KEEP,
+        headers: Mapping[str, str] | None = None,
+        merchant_id: str | None = None,
     ) -> AccountPage:
         """Fetch one page of a customer's accounts: one ``GET``, retried if it fails transiently.
 
@@ -231,25 +313,32 @@ class AccountsClient:
             routing_id: The ``x-routing-id`` header; defaults to ``customer_id``, as Juspay
                 recommends. Use the same one for every call about one customer.
             retry: Overrides the client's retry policy for this call.
+            timeout: Seconds each attempt of this call may take, instead of the client's;
+                ``None`` for no limit (the retry policy's ``deadline`` still holds).
+            headers: Extra headers for this call (see :meth:`with_options`).
+            merchant_id: The ``x-merchantid`` for this call, instead of the client's.
 
         Returns:
-            The page, with the ``offset``, ``count`` and ``total`` Juspay reported.
+            The page, with the ``offset``, ``count`` and ``total`` Juspay reported, and
+            the answer's ``headers``.
 
         Raises:
             ValueError: ``customer_id`` or ``routing_id`` is empty, contains control
                 characters or cannot be encoded (a lone surrogate): an
                 :class:`InvalidInputError`; or ``offset`` is negative or ``count`` is below
-                1. Nothing is sent.
+                1, or an option is refused as :meth:`with_options` refuses it. Nothing is
+                sent.
             APIError: Juspay answered with an error (a subclass by status, such as
                 :class:`NotFoundError`), after any retries; ``attempts`` says how many.
             APIConnectionError: no usable answer arrived (:class:`APITimeoutError` for
                 a timeout), after any retries.
             ResponseValidationError: the answer is not the documented shape.
         """
+        client = self._for_call(timeout, headers, merchant_id)
         request = _request.build_list_request(
-            self._settings, customer_id, offset=offset, count=count, routing_id=routing_id
+            client._settings, customer_id, offset=offset, count=count, routing_id=routing_id
         )
-        return await self._fetcher.page(request, customer_id, offset, self._policy(retry))
+        return await client._fetcher.page(request, customer_id, offset, client._policy(retry))
 
     def _policy(self, retry: RetryPolicy | None) -> RetryPolicy:
         return self._retry if retry is None else retry
@@ -262,6 +351,9 @@ class AccountsClient:
         routing_id: str | None = None,
         max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
+        timeout: float | Keep | None = KEEP,
+        headers: Mapping[str, str] | None = None,
+        merchant_id: str | None = None,
     ) -> AsyncGenerator[AccountPage, None]:
         """Walk every page of a customer's accounts: ``async for page in client.iter_pages(...)``.
 
@@ -285,6 +377,9 @@ class AccountsClient:
                 that never ends): :data:`DEFAULT_MAX_PAGES` (1000) unless given; ``None``
                 for no bound.
             retry: Overrides the client's retry policy for every page.
+            timeout: As in :meth:`list_accounts`, for every page's attempts.
+            headers: As in :meth:`list_accounts`, for every page.
+            merchant_id: As in :meth:`list_accounts`, for every page.
 
         Raises:
             PaginationError: a page came back at another offset than asked, held only
@@ -293,9 +388,10 @@ class AccountsClient:
             JuspayError: as :meth:`list_accounts` raises for any page.
         """
         # Checked here, at the call, and never again for the pages.
+        client = self._for_call(timeout, headers, merchant_id)
         walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
         routing = _request.check_ids(customer_id, routing_id)
-        return self._fetcher.walk(walk, routing, self._policy(retry))
+        return client._fetcher.walk(walk, routing, client._policy(retry), "iter_pages")
 
     def iter_accounts(
         self,
@@ -305,15 +401,15 @@ class AccountsClient:
         routing_id: str | None = None,
         max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
+        timeout: float | Keep | None = KEEP,
+        headers: Mapping[str, str] | None = None,
+        merchant_id: str | None = None,
     ) -> AsyncGenerator[CustomerAccount, None]:
         """Every account of a customer, page after page, each once (see :meth:`iter_pages`)."""
-        pages = self.iter_pages(
-            customer_id,
-            page_size=page_size,
-            routing_id=routing_id,
-            max_pages=max_pages,
-            retry=retry,
-        )
+        client = self._for_call(timeout, headers, merchant_id)
+        walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
+        routing = _request.check_ids(customer_id, routing_id)
+        pages = client._fetcher.walk(walk, routing, client._policy(retry), "iter_accounts")
         return PageFetcher.accounts_in(pages)
 
     async def all_accounts(
@@ -324,11 +420,15 @@ class AccountsClient:
         routing_id: str | None = None,
         max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
+        timeout: float | Keep | None = KEEP,
+        headers: Mapping[str, str] | None = None,
+        merchant_id: str | None = None,
     ) -> list[CustomerAccount]:
         """Every account of a customer as a list, across all pages (see :meth:`iter_pages`)."""
+        client = self._for_call(timeout, headers, merchant_id)
         walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
         routing = _request.check_ids(customer_id, routing_id)
-        pages = await self._fetcher.pages_of(walk, routing, self._policy(retry))
+        pages = await client._fetcher.pages_of(walk, routing, client._policy(retry))
         return list(itertools.chain.from_iterable(pages))
 
     def accounts_for_customers(
@@ -340,6 +440,9 @@ class AccountsClient:
         max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
         dedupe: bool = True,
+        timeout: float | Keep | None = KEEP,
+        headers: Mapping[str, str] | None = None,
+        merchant_id: str | None = None,
     ) -> CustomerResultStream:
         """Fetch every account of many customers at once, yielding each as it completes.
 
@@ -357,6 +460,9 @@ class AccountsClient:
             page_size: The ``count`` to ask for on each page; ``None`` asks for everything.
             max_pages: Per customer, as in :meth:`iter_pages`.
             retry: Overrides the client's retry policy for every request.
+            timeout: As in :meth:`list_accounts`, for every request's attempts.
+            headers: As in :meth:`list_accounts`, for every request.
+            merchant_id: As in :meth:`list_accounts`, for every request.
             dedupe: Fetch each distinct id once (the ids seen are remembered, about 100 to
                 160 bytes each, for as long as the fan-out runs). Pass ``False`` for an
                 endless source: memory then stays flat, and a repeated id is fetched (and
@@ -375,6 +481,7 @@ class AccountsClient:
         positive_int_or_none(concurrency, "concurrency")
         positive_int_or_none(page_size, "page_size")
         positive_int_or_none(max_pages, "max_pages")
+        client = self._for_call(timeout, headers, merchant_id)
         transport = self._transport
         if transport.session is None and concurrency > transport.max_connections:
             _LOG.warning(
@@ -384,13 +491,38 @@ class AccountsClient:
                 transport.max_connections,
             )
 
+        tracing = self._tracing
+        span = None if tracing is None else tracing.start("accounts_for_customers", None, None)
         fetch = functools.partial(
-            self._fetcher.customer_accounts,
+            client._fetcher.customer_accounts,
             page_size=page_size,
             max_pages=max_pages,
-            policy=self._policy(retry),
+            policy=client._policy(retry),
+            parent=None if tracing is None else tracing.context(span),
         )
-        return CustomerResultStream(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
+        if span is None:
+            return CustomerResultStream(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
+        counts = {"juspay.customers": 0, "juspay.failed_customers": 0}
+
+        async def counted(customer_id: str) -> tuple[CustomerAccount, ...]:
+            counts["juspay.customers"] += 1
+            try:
+                return await fetch(customer_id)
+            except JuspayError:
+                counts["juspay.failed_customers"] += 1
+                raise
+
+        def end() -> None:
+            span.set_attributes(counts)
+            Tracing.end(span)
+
+        return CustomerResultStream(
+            counted, customer_ids, concurrency=concurrency, dedupe=dedupe, on_close=end
+        )
+
+    @property
+    def _tracing(self) -> Tracing | None:
+        return self._fetcher.tracing
 
     async def gather_accounts(
         self,
@@ -400,6 +532,9 @@ class AccountsClient:
         page_size: int | None = None,
         max_pages: int | None = DEFAULT_MAX_PAGES,
         retry: RetryPolicy | None = None,
+        timeout: float | Keep | None = KEEP,
+        headers: Mapping[str, str] | None = None,
+        merchant_id: str | None = None,
     ) -> dict[str, CustomerResult]:
         """Run :meth:`accounts_for_customers` to the end; return the results by customer id.
 
@@ -415,6 +550,9 @@ class AccountsClient:
             page_size=page_size,
             max_pages=max_pages,
             retry=retry,
+            timeout=timeout,
+            headers=headers,
+            merchant_id=merchant_id,
         ) as fan_out:
             async for result in fan_out:
                 results[result.customer_id] = result

@@ -127,6 +127,7 @@ class _Run:
         "fetch",
         "inbox",
         "iterations",
+        "on_close",
         "reading",
         "seen",
         "source_error",
@@ -142,8 +143,10 @@ class _Run:
         *,
         concurrency: int,
         dedupe: bool,
+        on_close: Callable[[], None] | None,
     ) -> None:
         self.fetch = fetch
+        self.on_close = on_close
         # Iterating starts here but reads nothing: ids are taken only as slots free up.
         self.async_ids: AsyncIterator[str] | None = None
         self.sync_ids: Iterator[str] = iter(())
@@ -251,6 +254,9 @@ class _Run:
             task.cancel()
         if self.reading is not None:
             self.reading.cancel()
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
 
     async def aclose(self) -> None:
         """Cancel the work in flight and wait until it has stopped."""
@@ -342,9 +348,15 @@ class CustomerResultStream(AsyncIterator[CustomerResult]):
         *,
         concurrency: int,
         dedupe: bool = True,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
-        """Prepare the fan-out; nothing is read or sent until the first result is asked for."""
-        self._run = _Run(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
+        """Prepare the fan-out; nothing is read or sent until the first result is asked for.
+
+        ``on_close`` is called once, when the fan-out stops (its trace span ends there).
+        """
+        self._run = _Run(
+            fetch, customer_ids, concurrency=concurrency, dedupe=dedupe, on_close=on_close
+        )
 
     def __repr__(self) -> str:
         """Say how far the fan-out has come."""

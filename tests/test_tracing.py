@@ -1,0 +1,327 @@
+"""OpenTelemetry traces: the spans a call, a walk and a fan-out make, and what they never hold."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import juspay_accounts as ja
+from juspay_accounts import _tracing
+from juspay_accounts.testing import FakeJuspay, Fault
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+_ATTEMPT = "GET /customers/{customer_id}/customer-accounts/list"
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    """An in-memory exporter collecting every finished span."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def provider(exporter: InMemorySpanExporter) -> Iterator[TracerProvider]:
+    """An SDK tracer provider that exports to ``exporter`` as each span ends."""
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield tracer_provider
+    tracer_provider.shutdown()
+
+
+def _client(
+    fake: FakeJuspay,
+    provider: TracerProvider,
+    **kwargs: Any,  # noqa: ANN401 - passed through to AccountsClient
+) -> ja.AccountsClient:
+    policy = ja.RetryPolicy().without_waiting()
+    return ja.AccountsClient(
+        fake.api_key, base_url=fake.url, retry=policy, tracer_provider=provider, **kwargs
+    )
+
+
+def _by_name(spans: tuple[ReadableSpan, ...], name: str) -> list[ReadableSpan]:
+    return [s for s in spans if s.name == name]
+
+
+def _parent_id(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+def _span_id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    return int(span.context.span_id)
+
+
+@pytest.mark.asyncio
+async def test_retried_call_gives_one_call_span_and_two_attempt_spans(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A call retried once: one call span, two CLIENT attempt spans under it, 503 then 200."""
+    fake.add_account("cst_1")
+    fake.inject(Fault.respond(503, "busy", headers={"x-request-id": "r-first"}))
+    async with _client(fake, provider) as client:
+        page = await client.list_accounts("cst_1")
+    spans = exporter.get_finished_spans()
+    assert 3 == len(spans)
+    (call,) = _by_name(spans, "AccountsClient.list_accounts")
+    attempts = _by_name(spans, _ATTEMPT)
+    assert [_span_id(call)] * 2 == [_parent_id(a) for a in attempts]
+    assert [trace.SpanKind.CLIENT] * 2 == [a.kind for a in attempts]
+    first, second = (dict(a.attributes or {}) for a in attempts)
+    port = int(fake.url.rsplit(":", 1)[1])
+    assert {
+        "http.request.method": "GET",
+        "server.address": "127.0.0.1",
+        "server.port": port,
+        "url.template": "/customers/{customer_id}/customer-accounts/list",
+        "http.response.status_code": 503,
+        "error.type": "503",
+        "juspay.request_id": "r-first",
+    } == first
+    assert 200 == second["http.response.status_code"]
+    assert 1 == second["http.request.resend_count"]
+    assert "error.type" not in second
+    assert page.request_id == second["juspay.request_id"]
+    assert [trace.StatusCode.ERROR, trace.StatusCode.UNSET] == [
+        a.status.status_code for a in attempts
+    ]
+    assert trace.StatusCode.UNSET == call.status.status_code
+    assert page.request_id == (call.attributes or {})["juspay.request_id"]
+    assert 2 == (call.attributes or {})["juspay.attempts"]
+
+
+@pytest.mark.asyncio
+async def test_failed_call_span_names_the_error_class_only(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A 404 marks both spans failed: the status code on the attempt, the class on the call."""
+    async with _client(fake, provider) as client:
+        with pytest.raises(ja.NotFoundError):
+            await client.list_accounts("cst_missing")
+    (call,) = _by_name(exporter.get_finished_spans(), "AccountsClient.list_accounts")
+    (attempt,) = _by_name(exporter.get_finished_spans(), _ATTEMPT)
+    assert "404" == (attempt.attributes or {})["error.type"]
+    assert "juspay_accounts.exceptions.NotFoundError" == (call.attributes or {})["error.type"]
+    assert (trace.StatusCode.ERROR, "NotFoundError") == (
+        call.status.status_code,
+        call.status.description,
+    )
+    assert () == call.events  # no exception event: its message could name the customer
+
+
+@pytest.mark.asyncio
+async def test_connection_failure_attempt_span(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """An attempt that gets no answer has no status code and names the error class."""
+    async with FakeJuspay() as fake:
+        url, key = fake.url, fake.api_key
+    async with ja.AccountsClient(
+        key, base_url=url, retry=ja.RetryPolicy.disabled(), tracer_provider=provider
+    ) as client:
+        with pytest.raises(ja.APIConnectionError):
+            await client.list_accounts("cst_1")
+    (attempt,) = _by_name(exporter.get_finished_spans(), _ATTEMPT)
+    attributes = dict(attempt.attributes or {})
+    assert "http.response.status_code" not in attributes
+    assert "juspay_accounts.exceptions.APIConnectionError" == attributes["error.type"]
+
+
+@pytest.mark.asyncio
+async def test_spans_never_hold_secrets_or_personal_data(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """No span holds the API key, an account number, a VPA or (by default) the customer id."""
+    customer = "cst_person_4417"
+    bank = fake.make_bank_account(name="Asha Rao")
+    fake.add_account(customer, bank_account=bank)
+    fake.add_account(customer, vpa="asha.rao@okhdfc")
+    fake.inject(Fault.respond(500, '{"error_message": "account 99 for cst_person_4417"}'))
+    async with _client(fake, provider) as client:
+        await client.list_accounts(customer)
+        await client.gather_accounts([customer, "cst_gone"], page_size=1)
+        with pytest.raises(ja.NotFoundError):
+            await client.all_accounts("cst_gone")
+    spans = exporter.get_finished_spans()
+    text = " ".join(span.to_json() for span in spans)
+    assert len(spans) > 5
+    for secret in (fake.api_key, bank["account"], "Asha Rao", "asha.rao", customer, "cst_gone"):
+        assert secret not in text
+
+
+@pytest.mark.asyncio
+async def test_customer_id_only_when_opted_in(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """trace_customer_ids=True records the customer id on the call span (not the attempts)."""
+    fake.add_account("cst_1")
+    async with _client(fake, provider, trace_customer_ids=True) as client:
+        await client.list_accounts("cst_1")
+    (call,) = _by_name(exporter.get_finished_spans(), "AccountsClient.list_accounts")
+    (attempt,) = _by_name(exporter.get_finished_spans(), _ATTEMPT)
+    assert "cst_1" == (call.attributes or {})["juspay.customer_id"]
+    assert "cst_1" not in attempt.to_json()
+
+
+@pytest.mark.asyncio
+async def test_call_span_is_a_child_of_the_callers_span(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """The call span's parent is whatever span is current where the call is made."""
+    fake.add_account("cst_1")
+    async with _client(fake, provider) as client:
+        with provider.get_tracer("app").start_as_current_span("handler") as handler:
+            await client.list_accounts("cst_1")
+    (call,) = _by_name(exporter.get_finished_spans(), "AccountsClient.list_accounts")
+    assert handler.get_span_context().span_id == _parent_id(call)
+
+
+@pytest.mark.asyncio
+async def test_page_walk_gets_a_parent_span(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """iter_pages, iter_accounts and all_accounts each make one span over their pages' calls."""
+    for _ in range(3):
+        fake.add_account("cst_1")
+    async with _client(fake, provider) as client:
+        [p async for p in client.iter_pages("cst_1", page_size=2)]
+        [a async for a in client.iter_accounts("cst_1", page_size=2)]
+        await client.all_accounts("cst_1", page_size=2)
+    spans = exporter.get_finished_spans()
+    calls = _by_name(spans, "AccountsClient.list_accounts")
+    walks = [
+        *_by_name(spans, "AccountsClient.iter_pages"),
+        *_by_name(spans, "AccountsClient.iter_accounts"),
+        *_by_name(spans, "AccountsClient.all_accounts"),
+    ]
+    assert 3 == len(walks)
+    assert 6 == len(calls)
+    for walk in walks:
+        assert 2 == sum(_parent_id(c) == _span_id(walk) for c in calls)
+        assert 2 == (walk.attributes or {})["juspay.pages"]
+
+
+@pytest.mark.asyncio
+async def test_walk_abandoned_early_ends_its_span(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Leaving a walk after its first page still ends (and exports) the walk's span."""
+    for _ in range(3):
+        fake.add_account("cst_1")
+    async with _client(fake, provider) as client:
+        pages = client.iter_pages("cst_1", page_size=1)
+        async for _page in pages:
+            break
+        await pages.aclose()  # type: ignore[attr-defined]
+    (walk,) = _by_name(exporter.get_finished_spans(), "AccountsClient.iter_pages")
+    assert 1 == (walk.attributes or {})["juspay.pages"]
+    assert trace.StatusCode.UNSET == walk.status.status_code
+
+
+@pytest.mark.asyncio
+async def test_fan_out_gets_a_parent_span(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A fan-out makes one span; each customer's walk is a child of it."""
+    for customer in ("cst_1", "cst_2", "cst_3"):
+        fake.add_account(customer)
+    async with _client(fake, provider) as client:
+        results = await client.gather_accounts(["cst_1", "cst_2", "cst_3", "cst_404"])
+    assert 3 == sum(r.ok for r in results.values())
+    spans = exporter.get_finished_spans()
+    (fan_out,) = _by_name(spans, "AccountsClient.accounts_for_customers")
+    walks = _by_name(spans, "AccountsClient.all_accounts")
+    assert [_span_id(fan_out)] * 4 == [_parent_id(w) for w in walks]
+    assert {"juspay.customers": 4, "juspay.failed_customers": 1} == {
+        k: v for k, v in (fan_out.attributes or {}).items() if k.startswith("juspay.")
+    }
+
+
+@pytest.mark.asyncio
+async def test_global_provider_configured_after_the_client(
+    fake: FakeJuspay,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without tracer_provider, the global provider is used, even if set after the client."""
+    fake.add_account("cst_1")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+        await client.list_accounts("cst_1")  # no SDK yet: nothing recorded
+        assert () == exporter.get_finished_spans()
+        monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+        await client.list_accounts("cst_1")
+    assert 2 == len(exporter.get_finished_spans())
+
+
+@pytest.mark.asyncio
+async def test_no_sdk_means_no_tracer(fake: FakeJuspay) -> None:
+    """With only the API installed, the client finds no tracer and starts no span."""
+    tracing = _tracing.make_tracing(None, base_url=fake.url, trace_customer_ids=False)
+    assert tracing is not None
+    assert tracing.tracer() is None
+    assert tracing.start("list_accounts", "cst_1", None) is None
+
+
+@pytest.mark.asyncio
+async def test_noop_provider_switches_tracing_off(fake: FakeJuspay) -> None:
+    """tracer_provider=NoOpTracerProvider() turns this library's spans off."""
+    fake.add_account("cst_1")
+    async with ja.AccountsClient(
+        fake.api_key, base_url=fake.url, tracer_provider=trace.NoOpTracerProvider()
+    ) as client:
+        await client.list_accounts("cst_1")
+        assert client._tracing is not None
+        assert client._tracing.tracer() is None
+
+
+def test_works_without_opentelemetry(tmp_path: Path) -> None:
+    """Without opentelemetry the library imports and works; tracer_provider= is refused."""
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        sys.modules["opentelemetry"] = None  # as if the otel extra were not installed
+        import juspay_accounts as ja
+        from juspay_accounts.testing import FakeJuspay
+
+        async def main():
+            async with FakeJuspay() as fake:
+                fake.add_account("cst_1")
+                async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+                    assert client._tracing is None
+                    page = await client.list_accounts("cst_1")
+                    assert 1 == len(page.accounts)
+            try:
+                ja.AccountsClient("k", tracer_provider=object())
+            except ValueError as exc:
+                print("refused:", exc)
+            print("ok", "opentelemetry.trace" in sys.modules)
+
+        asyncio.run(main())
+        """
+    )
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert 0 == done.returncode, done.stderr
+    assert "refused: tracer_provider needs the otel extra" in done.stdout
+    assert done.stdout.strip().endswith("ok False")
