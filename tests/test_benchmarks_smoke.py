@@ -40,6 +40,9 @@ def test_benchmarks_run_at_tiny_sizes(tmp_path: Path) -> None:
         "| 3. decode + structure",
         "| 4. walk one customer",
         "| 5. fan-out over generated distinct ids",
+        "| 6. tracing off",
+        "| 6. opentelemetry-api, no SDK configured",
+        "| 6. SDK TracerProvider",
     ):
         assert row in report
     results = json.loads(figures.read_text())
@@ -53,6 +56,7 @@ def test_benchmarks_run_at_tiny_sizes(tmp_path: Path) -> None:
     # At this size the per-id figure is noise; the full run (a million ids) is the measure.
     assert (1000, 1000) == (endless["no_dedupe"]["ids"], endless["dedupe"]["ids"])
     assert 0 < endless["no_dedupe"]["peak_bytes"]
+    assert all(results["tracing"][mode][0] > 0 for mode in ("off", "api", "sdk"))
 
 
 INSTRUCTIONS = Path(__file__).parent / "benchmarks" / "instructions.py"

@@ -384,6 +384,58 @@ async def endless(base: str, total: int, concurrency: int, *, dedupe: bool) -> d
     }
 
 
+TRACING_MODES = {
+    "off": "tracing off (opentelemetry not installed)",
+    "api": "opentelemetry-api, no SDK configured",
+    "sdk": "SDK TracerProvider, no exporter",
+}
+
+
+def tracing_cost(base: str, lookups: int, mode: str) -> float | None:
+    """Case 6, in a fresh process: client CPU µs per sequential lookup with tracing ``mode``.
+
+    ``off`` hides ``opentelemetry`` before the library is imported, as if the ``otel`` extra
+    were not installed. ``None`` when the mode's package is not installed here.
+    """
+    hide = "import sys; sys.modules['opentelemetry'] = None; " if mode == "off" else ""
+    argv = [__file__, "--tracing", base, str(lookups), mode]
+    code = f"{hide}import runpy, sys; sys.argv = {argv!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
+    )
+    last = done.stdout.split()[-1]
+    return None if last == "n/a" else float(last)
+
+
+async def traced_lookups(base: str, lookups: int, mode: str) -> float | None:
+    """Sequential lookups under tracing ``mode``; CPU µs per lookup."""
+    provider = None
+    if mode == "sdk":
+        try:
+            from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415 - optional
+        except ImportError:
+            return None
+        provider = TracerProvider()
+    elif mode == "api":
+        try:
+            import opentelemetry.trace  # noqa: F401, PLC0415 - only whether it is there
+        except ImportError:
+            return None
+    async with ja.AccountsClient(KEY, base_url=base, tracer_provider=provider) as client:
+        tracing = client._tracing
+        assert (tracing is None) == (mode == "off")
+        assert mode == "off" or (
+            tracing is not None and (tracing.tracer() is None) == (mode == "api")
+        )
+        for _ in range(20):  # warm the connection and caches
+            await client.list_accounts("cst_warm")
+        gc.collect()
+        cpu = time.process_time()
+        for i in range(lookups):
+            read_models(await client.list_accounts(f"cst_{i}"))
+        return (time.process_time() - cpu) / lookups * 1e6
+
+
 # -- the report -----------------------------------------------------------------------
 
 
@@ -440,6 +492,15 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         results["endless"] = {
             "no_dedupe": endless_memory(base, without, sizes.concurrency, dedupe=False),
             "dedupe": endless_memory(base, with_, sizes.concurrency, dedupe=True),
+        }
+        tracing: dict[str, list[float]] = {mode: [] for mode in TRACING_MODES}
+        for _ in range(args.repeat):
+            for mode in TRACING_MODES:  # interleaved, as above
+                cost = tracing_cost(base, sizes.lookups, mode)
+                if cost is not None:
+                    tracing[mode].append(cost)
+        results["tracing"] = {
+            mode: median_and_spread(runs) if runs else None for mode, runs in tracing.items()
         }
     return results
 
@@ -512,6 +573,18 @@ def report(results: dict[str, Any], command: str) -> str:
         f"{on['bytes_per_id']:.0f} B/id, peak {on['peak_bytes'] / 2**20:.2f} MiB "
         f"| | | | | `dedupe=False` flat (under 1 B/id) |"
     )
+    tracing = results["tracing"]
+    off = tracing["off"]
+    for mode, label in TRACING_MODES.items():
+        entry = tracing[mode]
+        if entry is None:
+            continue
+        extra = f"+{entry[0] / off[0] - 1:.1%} on tracing off" if off and mode != "off" else ""
+        target = "next to nothing (≤ 2% on off)" if mode == "api" else ""
+        rows.append(
+            f"| 6. {label}: client CPU per sequential lookup ({sizes['lookups']:,}) "
+            f"| {fmt(entry[0], 'µs')} (±{entry[1] * 50:.0f}%) | | | {extra} | | {target} |"
+        )
     env = (
         f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}"
         + (f", httpx {httpx.__version__}" if httpx is not None else "")
@@ -554,6 +627,12 @@ def report(results: dict[str, Any], command: str) -> str:
                 "case 5 is `accounts_for_customers` over a generator of distinct ids, under "
                 "`tracemalloc` in a fresh process, once with each `dedupe`."
             ),
+            (
+                "- Case 6 is case 1 in a fresh process per tracing setting: `opentelemetry` hidden "
+                "(the `otel` extra not installed), the API with no SDK configured (the placeholder "
+                "provider: no span is started), and an SDK `TracerProvider` that records the spans "
+                "but exports nothing."
+            ),
             "",
         ]
     )
@@ -580,6 +659,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument("--walk", nargs=2, metavar=("BASE", "TOTAL"), help=argparse.SUPPRESS)
     parser.add_argument("--endless", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--tracing", nargs=3, metavar=("BASE", "LOOKUPS", "MODE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.walk:
         print(asyncio.run(walk(args.walk[0], int(args.walk[1]))))
@@ -588,6 +670,10 @@ def main() -> None:
         base, total, concurrency, dedupe = args.endless
         figures = endless(base, int(total), int(concurrency), dedupe=dedupe == "dedupe")
         print(json.dumps(asyncio.run(figures)))
+    if args.tracing:
+        base, lookups, mode = args.tracing
+        cost = asyncio.run(traced_lookups(base, int(lookups), mode))
+        print("n/a" if cost is None else cost)
         return
     results = asyncio.run(run_all(args))
     command = "nox -s bench" + (" -- --smoke" if args.smoke else "")
