@@ -6,6 +6,7 @@ import json
 import pickle
 
 import pytest
+from multidict import CIMultiDict
 
 import juspay_accounts as ja
 from juspay_accounts import _response
@@ -47,9 +48,10 @@ def test_page_headers_are_read_only() -> None:
         page.headers["X-A"] = "2"  # type: ignore[index]
 
 
-def test_page_headers_are_a_copy() -> None:
+@pytest.mark.parametrize("kind", [dict, CIMultiDict])
+def test_page_headers_are_a_copy(kind: type[dict[str, str] | CIMultiDict[str]]) -> None:
     """Changing the mapping the page was built from changes nothing in the page."""
-    source = {"X-A": "1"}
+    source = kind({"X-A": "1"})
     page = _response.decode_list_response(200, source, _PAGE)
     source["X-A"] = "2"
     assert "1" == page.headers["x-a"]
@@ -97,8 +99,6 @@ def test_headers_survive_pickling() -> None:
 
 def test_repeated_headers_are_all_kept() -> None:
     """A header sent twice keeps both values (getall), as HTTP allows."""
-    from multidict import CIMultiDict  # noqa: PLC0415 - aiohttp's own header type
-
     raw = CIMultiDict([("Link", "<a>"), ("link", "<b>")])
     page = _response.decode_list_response(200, raw, _PAGE)
     assert ["<a>", "<b>"] == page.headers.getall("LINK")
