@@ -325,3 +325,19 @@ def test_works_without_opentelemetry(tmp_path: Path) -> None:
     assert 0 == done.returncode, done.stderr
     assert "refused: tracer_provider needs the otel extra" in done.stdout
     assert done.stdout.strip().endswith("ok False")
+
+
+@pytest.mark.asyncio
+async def test_fan_out_left_early_ends_its_span(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Breaking out of a fan-out (no async with) still ends and exports its span."""
+    for customer in ("cst_1", "cst_2", "cst_3"):
+        fake.add_account(customer)
+    async with _client(fake, provider) as client:
+        async for _result in client.accounts_for_customers(["cst_1", "cst_2", "cst_3"]):
+            break
+        (fan_out,) = _by_name(
+            exporter.get_finished_spans(), "AccountsClient.accounts_for_customers"
+        )
+    assert 1 <= (fan_out.attributes or {})["juspay.customers"]
