@@ -340,4 +340,6 @@ async def test_fan_out_left_early_ends_its_span(
         (fan_out,) = _by_name(
             exporter.get_finished_spans(), "AccountsClient.accounts_for_customers"
         )
-    assert 1 <= (fan_out.attributes or {})["juspay.customers"]
+    customers = (fan_out.attributes or {})["juspay.customers"]
+    assert isinstance(customers, int)
+    assert 1 <= customers

@@ -670,6 +670,7 @@ def main() -> None:
         base, total, concurrency, dedupe = args.endless
         figures = endless(base, int(total), int(concurrency), dedupe=dedupe == "dedupe")
         print(json.dumps(asyncio.run(figures)))
+        return
     if args.tracing:
         base, lookups, mode = args.tracing
         cost = asyncio.run(traced_lookups(base, int(lookups), mode))
