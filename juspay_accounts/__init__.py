@@ -36,6 +36,7 @@ from juspay_accounts._stats import ClientStats
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
+    APICertificateError,
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -72,6 +73,7 @@ __all__ = [
     "PRODUCTION_STATIC_IP_URL",
     "PRODUCTION_URL",
     "SANDBOX_URL",
+    "APICertificateError",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",

@@ -27,6 +27,7 @@ from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_
 from juspay_accounts.exceptions import ClientClosedError, JuspayError
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
     from types import TracebackType
 
@@ -97,6 +98,16 @@ class AccountsClient:
         rate_limit: How many requests may start per second, retries included, across
             every call on the client; with a Redis store, across every process sharing it
             (see :class:`RateLimit`). ``None`` (the default) sets no limit ahead of time.
+        proxy: An ``http://`` or ``https://`` proxy URL for the session the client creates,
+            such as ``"http://user:password@proxy:3128"``; the credentials are sent as
+            ``Proxy-Authorization`` and never shown in a repr, a log record or an exception.
+            See :doc:`/production`.
+        trust_env: Take the proxy from ``HTTP_PROXY``/``HTTPS_PROXY``, honouring
+            ``NO_PROXY``, as aiohttp does (read when the session is created); ``.netrc`` is
+            never read.
+        ssl_context: An :class:`ssl.SSLContext` for the session the client creates: a
+            private CA bundle (a TLS-inspecting proxy), a client certificate. It must verify
+            certificates and host names: verification cannot be switched off.
         tracer_provider: The OpenTelemetry ``TracerProvider`` to trace calls with (the
             ``otel`` extra); ``None`` uses the global one, once the application has
             configured it. Pass ``opentelemetry.trace.NoOpTracerProvider()`` to keep this
@@ -106,7 +117,9 @@ class AccountsClient:
 
     Raises:
         ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
-            ``session`` was made with ``auth=``, or another argument is invalid.
+            ``session`` was made with ``auth=``, ``proxy``, ``trust_env`` or
+            ``ssl_context`` come with a ``session`` (set them on your session instead),
+            ``ssl_context`` does not verify, or another argument is invalid.
     """
 
     __slots__ = (
@@ -133,6 +146,9 @@ class AccountsClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
         rate_limit: RateLimit | None = None,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
         tracer_provider: Any = None,  # noqa: ANN401 - a TracerProvider, from the otel extra
         trace_customer_ids: bool = False,
     ) -> None:
@@ -153,6 +169,9 @@ class AccountsClient:
             timeout=timeout,
             max_response_bytes=max_response_bytes,
             stats=self._stats,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl_context=ssl_context,
         )
         self._retry = RetryPolicy() if retry is None else retry
         given: object = rate_limit  # checked at run time too: a number is an easy mistake
@@ -177,8 +196,10 @@ class AccountsClient:
     def __repr__(self) -> str:
         """Say where the client points, never with the API key."""
         owner = "given" if self._transport.session_given else "own"
+        proxy = self._transport.proxy
         return (
-            f"<AccountsClient base_url={self._settings.base_url!r} session={owner}"
+            f"<AccountsClient base_url={self._settings.base_url!r}"
+            f"{'' if proxy is None else f' proxy={proxy!r}'} session={owner}"
             f"{' closed' if self._transport.closed else ''}>"
         )
 

@@ -19,6 +19,7 @@ import attrs
 import tenacity
 
 from juspay_accounts.exceptions import (
+    APICertificateError,
     APIConnectionError,
     APIError,
     ClientClosedError,
@@ -81,7 +82,7 @@ class RetryPolicy:
 
     Retried: connection failures (refused, reset, a body cut short), timeouts, and the
     statuses in ``retry_statuses``. Never retried: other statuses, a 200 whose body cannot be
-    read, and cancellation.
+    read, a TLS certificate that cannot be verified, and cancellation.
 
     Attributes:
         max_attempts: Attempts per call, the first included (1 disables retrying).
@@ -125,7 +126,8 @@ class RetryPolicy:
     def should_retry(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a transient failure this policy retries (an allow-list)."""
         if isinstance(exc, APIConnectionError):
-            return True
+            # A certificate that cannot be verified will not verify on the next attempt.
+            return not isinstance(exc, APICertificateError)
         if isinstance(exc, APIError) and exc.status in self.retry_statuses:
             return exc.retry_after is None or exc.retry_after <= self.max_retry_after
         return False

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
+import ssl
+import urllib.request
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
@@ -23,6 +25,7 @@ import aiohttp
 from juspay_accounts._redact import redact_answer, redact_text, secret_forms
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
+    APICertificateError,
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
@@ -114,6 +117,76 @@ async def _close_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator
         await session.close()
 
 
+def _check_proxy(proxy: object) -> yarl.URL | None:
+    """The proxy URL, checked: ``http://`` or ``https://``, a host, nothing after it."""
+    if proxy is None:
+        return None
+    if isinstance(proxy, yarl.URL):
+        proxy = str(proxy)
+    if not isinstance(proxy, str):
+        msg = f"proxy must be a str URL or None, got {type(proxy).__name__}"
+        raise TypeError(msg)
+    try:
+        url = yarl.URL(proxy.strip())
+    except ValueError:
+        url = None
+    if (
+        url is None
+        or url.scheme not in {"http", "https"}
+        or not url.host
+        or url.path not in {"", "/"}
+        or url.query_string
+        or url.fragment
+    ):
+        # Never echo the value: it may hold the proxy's password.
+        msg = (
+            "proxy must be an http:// or https:// URL with a host and no path, "
+            "such as http://proxy:3128"
+        )
+        raise ValueError(msg)
+    return url
+
+
+def shown_proxy(url: yarl.URL | None) -> str | None:
+    """The proxy URL to show (repr, messages): any user name or password replaced."""
+    if url is None:
+        return None
+    if url.user is None and url.password is None:
+        return str(url)
+    return str(url.with_user(None)).replace("://", "://***@", 1)
+
+
+def _check_ssl_context(ssl_context: object) -> ssl.SSLContext | None:
+    """An ``ssl.SSLContext`` that still verifies certificates and host names."""
+    if ssl_context is None:
+        return None
+    if not isinstance(ssl_context, ssl.SSLContext):
+        msg = f"ssl_context must be an ssl.SSLContext or None, got {type(ssl_context).__name__}"
+        raise TypeError(msg)
+    if ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname:
+        msg = (
+            "ssl_context must verify certificates and host names (verify_mode CERT_REQUIRED, "
+            "check_hostname True): this library has no way to switch verification off. "
+            "For a private CA, load it: ssl.create_default_context(cafile=...)"
+        )
+        raise ValueError(msg)
+    return ssl_context
+
+
+def _proxy_from_env(url: yarl.URL) -> yarl.URL | None:
+    """The proxy the environment names for ``url`` (``HTTP(S)_PROXY``, ``NO_PROXY``), as aiohttp."""
+    if url.host is None or urllib.request.proxy_bypass(url.host):
+        return None
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy is None:
+        return None
+    try:
+        return _check_proxy(proxy)
+    except ValueError:
+        _LOG.warning("ignoring the %s proxy from the environment: not a usable URL", url.scheme)
+        return None
+
+
 class Transport:
     """Send requests over an aiohttp session: one the caller gave, or one it creates and owns.
 
@@ -127,10 +200,21 @@ class Transport:
             this limit reuses one prepared :class:`aiohttp.ClientTimeout`.
         max_response_bytes: The largest success body read.
         stats: Where each request sent is counted.
+        proxy: The ``http://`` or ``https://`` proxy the own session sends through (its
+            user name and password are sent as ``Proxy-Authorization``, never shown).
+        trust_env: Let the own session take its proxy from ``HTTP_PROXY``/``HTTPS_PROXY``
+            and ``NO_PROXY`` (read when it is created), as aiohttp's ``trust_env`` does,
+            without aiohttp's other use of it (``.netrc`` credentials, which would clash with
+            the API key's header).
+        ssl_context: The TLS settings of the own session (a private CA, a client
+            certificate); it must verify certificates and host names.
 
     Raises:
-        ValueError: ``max_connections`` or ``max_response_bytes`` is below 1, or the
-            session was made with ``auth=`` (it would clash with the API key's header).
+        ValueError: ``max_connections`` or ``max_response_bytes`` is below 1, the
+            session was made with ``auth=`` (it would clash with the API key's header), a
+            session is given together with ``proxy``, ``trust_env`` or ``ssl_context``
+            (configure your session instead), ``proxy`` is not an http(s) URL, or
+            ``ssl_context`` does not verify.
     """
 
     __slots__ = (
@@ -143,8 +227,11 @@ class Transport:
         "_max_connections",
         "_max_response_bytes",
         "_owned",
+        "_proxy",
+        "_ssl_context",
         "_stats",
         "_timeout",
+        "_trust_env",
     )
 
     def __init__(
@@ -155,6 +242,9 @@ class Transport:
         timeout: float | None,
         max_response_bytes: int,
         stats: ClientStats,
+        proxy: str | None = None,
+        trust_env: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Check the limits; no session is created yet."""
         if max_connections < 1:
@@ -169,6 +259,15 @@ class Transport:
                 "Authorization header (aiohttp refuses both): pass a session without auth"
             )
             raise ValueError(msg)
+        if session is not None and (proxy is not None or trust_env or ssl_context is not None):
+            msg = (
+                "proxy, trust_env and ssl_context configure the session the client creates: "
+                "with session= given, set them on that session (or its connector) instead"
+            )
+            raise ValueError(msg)
+        self._proxy = _check_proxy(proxy)
+        self._trust_env = bool(trust_env)
+        self._ssl_context = _check_ssl_context(ssl_context)
         self._given = session
         self._owned: aiohttp.ClientSession | None = None
         self._closer: AsyncGenerator[None, None] | None = None
@@ -186,6 +285,11 @@ class Transport:
     def session(self) -> aiohttp.ClientSession | None:
         """The session requests go through, if any yet (``None`` again once an own one closed)."""
         return self._given if self._given is not None else self._owned
+
+    @property
+    def proxy(self) -> str | None:
+        """The configured proxy as it may be shown: without its user name and password."""
+        return shown_proxy(self._proxy)
 
     @property
     def session_given(self) -> bool:
@@ -254,7 +358,7 @@ class Transport:
         self._closer = None
         self._closed_event = asyncio.Event()
 
-    async def _open_session(self) -> aiohttp.ClientSession:
+    async def _open_session(self, url: yarl.URL) -> aiohttp.ClientSession:
         """A session created here for the running loop, when there is none open to use."""
         if self._given is not None:  # only a closed one gets here
             msg = (
@@ -270,8 +374,19 @@ class Transport:
         # Created here, inside the running loop, rather than in __init__, so that a client can
         # be built at import time or outside any loop. Juspay's API is stateless: a cookie one
         # answer sets must not ride along with another customer's request.
-        connector = aiohttp.TCPConnector(limit=self._max_connections)
-        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        # The proxy from the environment is read once per session, for the one host this
+        # client talks to. aiohttp's own trust_env is not used: it would also read ~/.netrc
+        # for credentials, and refuse them next to the API key's Authorization header.
+        proxy = self._proxy
+        if proxy is None and self._trust_env:
+            proxy = await asyncio.to_thread(_proxy_from_env, url)  # may read files, as aiohttp
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            ssl=True if self._ssl_context is None else self._ssl_context,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), proxy=proxy
+        )
         closer = _close_with_its_loop(session)
         await anext(closer)  # suspended inside its try, and known to the loop from now on
         self._owned, self._closer = session, closer
@@ -295,7 +410,7 @@ class Transport:
             self._adopt_running_loop()
         session = self._owned if self._given is None else self._given
         if session is None or session.closed:
-            session = await self._open_session()
+            session = await self._open_session(yarl.URL(request.url, encoded=True))
         self._stats.requests += 1
         url = request.url
         debug = _LOG.isEnabledFor(logging.DEBUG)
@@ -364,6 +479,11 @@ class Transport:
         if isinstance(exc, aiohttp.ClientError):
             if self._closed:
                 return ClientClosedError("the client was closed while this request was in flight")
+            if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+                return APICertificateError(
+                    f"the TLS certificate of {host} could not be verified: "
+                    f"{_describe(exc, secrets)}"
+                )
             return APIConnectionError(f"request to {host} failed: {_describe(exc, secrets)}")
         # A RuntimeError: aiohttp's way to say a session cannot be used (closed, another loop).
         return ClientClosedError(

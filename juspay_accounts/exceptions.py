@@ -11,7 +11,8 @@
     │   ├── RateLimitError          429: too many requests; see .retry_after
     │   └── ServerError             5xx: Juspay or a proxy failed; usually transient
     ├── APIConnectionError          no usable answer: refused, reset, DNS, TLS, cut off
-    │   └── APITimeoutError         no answer in time
+    │   ├── APITimeoutError         no answer in time
+    │   └── APICertificateError     TLS certificate not trusted: never retried
     ├── ResponseValidationError     a 2xx answer whose body is not what Juspay documents
     ├── PaginationError             pages that do not add up: a walk that would loop
     ├── InvalidInputError           (also a ValueError) an id that cannot be sent
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
 
 __all__ = [
+    "APICertificateError",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -268,6 +270,21 @@ class APITimeoutError(APIConnectionError):
     """Juspay did not answer within the timeout."""
 
     hint = "Juspay did not answer in time; retry, or raise the client's timeout."
+
+
+class APICertificateError(APIConnectionError):
+    """The server's TLS certificate could not be verified: not retried, as it will not change.
+
+    It means a proxy that inspects TLS, a private CA the client does not trust, a wrong
+    ``base_url`` host, or an expired certificate, not a flaky network. Trust the CA with
+    ``AccountsClient(..., ssl_context=ssl.create_default_context(cafile=...))``; this library
+    has no way to switch verification off.
+    """
+
+    hint = (
+        "The certificate is not trusted here: for a TLS-inspecting proxy or a private CA, pass "
+        "ssl_context= with that CA (see 'In production' in the docs); check base_url's host."
+    )
 
 
 class ResponseValidationError(JuspayError):

@@ -1,0 +1,344 @@
+"""Proxies and TLS on the client's own session, against a forward proxy and a TLS server on loopback."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import ssl
+from typing import TYPE_CHECKING
+
+import aiohttp
+import attrs
+import pytest
+import pytest_asyncio
+import trustme
+import yarl
+from aiohttp import web
+
+import juspay_accounts as ja
+from juspay_accounts.testing import FakeJuspay
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "host", "te"}
+)
+_PAGE = json.dumps({"list": [], "offset": 0, "count": 0, "total": 0}).encode()
+_USER, _PASSWORD = "alice", "s3cr@t"
+_ENCODED_PASSWORD = "s3cr%40t"
+
+
+@attrs.define
+class ForwardProxy:
+    """A forward proxy on loopback: records each request line, then forwards it or refuses it."""
+
+    url: str = ""
+    seen: list[tuple[str, str, str | None]] = attrs.Factory(list)
+    refuse: bool = False
+
+    def with_credentials(self) -> str:
+        """Its URL with a user name and a password in it."""
+        return self.url.replace("://", f"://{_USER}:{_ENCODED_PASSWORD}@", 1)
+
+
+@pytest_asyncio.fixture
+async def forward_proxy() -> AsyncIterator[ForwardProxy]:
+    """A running forward proxy that answers absolute-form requests by forwarding them."""
+    proxy = ForwardProxy()
+    async with aiohttp.ClientSession(auto_decompress=False) as upstream:
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            # request.raw_path is the request target as sent: the absolute form for a proxy.
+            auth = request.headers.get("Proxy-Authorization")
+            proxy.seen.append((request.method, request.raw_path, auth))
+            if proxy.refuse:
+                return web.Response(status=407, headers={"Proxy-Authenticate": "Basic"})
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+            target = yarl.URL(request.raw_path, encoded=True)
+            async with upstream.request(request.method, target, headers=headers) as answer:
+                body = await answer.read()
+                kept = {
+                    k: v
+                    for k, v in answer.headers.items()
+                    if k.lower() in {"content-type", "content-encoding", "x-request-id"}
+                }
+                return web.Response(status=answer.status, body=body, headers=kept)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        proxy.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            yield proxy
+        finally:
+            await runner.cleanup()
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _chain_text(exc: BaseException) -> str:
+    """Everything an exception chain shows: str, repr, args and any request_info."""
+    parts, seen = [], set()
+    current: BaseException | None = exc
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts.append(repr(getattr(current, "request_info", None)))
+        pending += [current.__cause__, current.__context__]  # type: ignore[list-item]
+    return "\n".join(parts)
+
+
+@pytest.mark.asyncio
+async def test_requests_go_through_the_proxy(fake: FakeJuspay, forward_proxy: ForwardProxy) -> None:
+    """The proxy sees the absolute-form request line and the credentials, and answers for Juspay."""
+    fake.add_account("cst_1")
+    async with ja.AccountsClient(
+        fake.api_key, base_url=fake.url, proxy=forward_proxy.with_credentials()
+    ) as client:
+        page = await client.list_accounts("cst_1")
+    assert 1 == len(page.accounts)
+    assert [
+        ("GET", f"{fake.url}/customers/cst_1/customer-accounts/list", _basic(_USER, _PASSWORD))
+    ] == forward_proxy.seen
+    (forwarded,) = fake.requests
+    assert "Proxy-Authorization" not in forwarded.headers
+    assert forwarded.headers["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.asyncio
+async def test_proxy_credentials_never_shown(
+    fake: FakeJuspay, forward_proxy: ForwardProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither the repr, the logs nor the whole exception chain shows the proxy's password."""
+    caplog.set_level(logging.DEBUG)
+    fake.add_account("cst_1")
+    secrets = (_PASSWORD, _ENCODED_PASSWORD, _basic(_USER, _PASSWORD).split()[1], _USER)
+    forward_proxy.refuse = True
+    policy = ja.RetryPolicy.disabled()
+    async with ja.AccountsClient(
+        fake.api_key, base_url=fake.url, proxy=forward_proxy.with_credentials(), retry=policy
+    ) as client:
+        shown = repr(client)
+        with pytest.raises(ja.APIError) as refused:
+            await client.list_accounts("cst_1")
+    closed_port = forward_proxy.url.rsplit(":", 1)[0] + ":9"
+    async with ja.AccountsClient(
+        fake.api_key,
+        base_url=fake.url,
+        proxy=closed_port.replace("://", f"://{_USER}:{_ENCODED_PASSWORD}@"),
+        retry=policy,
+    ) as client:
+        with pytest.raises(ja.APIConnectionError) as unreachable:
+            await client.list_accounts("cst_1")
+    assert 407 == refused.value.status
+    assert f"proxy='http://***@{forward_proxy.url.split('//')[1]}'" in shown
+    texts = [shown, _chain_text(refused.value), _chain_text(unreachable.value)]
+    texts += [record.getMessage() for record in caplog.records]
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text
+
+
+@pytest.mark.asyncio
+async def test_trust_env_takes_the_proxy_from_the_environment(
+    fake: FakeJuspay, forward_proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trust_env=True sends through HTTP_PROXY; without it the environment is ignored."""
+    fake.add_account("cst_1")
+    for name in ("http_proxy", "NO_PROXY", "no_proxy", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+        await client.list_accounts("cst_1")
+    assert [] == forward_proxy.seen
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, trust_env=True) as client:
+        await client.list_accounts("cst_1")
+    assert [f"{fake.url}/customers/cst_1/customer-accounts/list"] == [
+        target for _, target, _ in forward_proxy.seen
+    ]
+    assert 2 == len(fake.requests)
+
+
+@pytest.mark.asyncio
+async def test_trust_env_honours_no_proxy(
+    fake: FakeJuspay, forward_proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host in NO_PROXY is reached directly even with trust_env=True."""
+    fake.add_account("cst_1")
+    monkeypatch.delenv("http_proxy", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, trust_env=True) as client:
+        await client.list_accounts("cst_1")
+    assert [] == forward_proxy.seen
+    assert 1 == len(fake.requests)
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "ftp://alice:pw9@proxy:21",
+        "socks5://alice:pw9@proxy:1080",
+        "http://",
+        "http://proxy:3128/path",
+        "http://proxy:3128?x=1",
+        "not a url",
+    ],
+)
+def test_bad_proxy_urls_are_refused(proxy: str) -> None:
+    """A proxy that is not an http(s) URL with a host is a ValueError that never echoes it."""
+    with pytest.raises(ValueError, match="proxy must be") as info:
+        ja.AccountsClient("key", proxy=proxy)
+    assert "pw9" not in str(info.value)
+
+
+@pytest.mark.asyncio
+async def test_session_options_with_a_given_session_are_refused() -> None:
+    """proxy, trust_env and ssl_context belong to the client's own session."""
+    async with aiohttp.ClientSession() as session:
+        for options in (
+            {"proxy": "http://proxy:3128"},
+            {"trust_env": True},
+            {"ssl_context": ssl.create_default_context()},
+        ):
+            with pytest.raises(ValueError, match="set them on that session"):
+                ja.AccountsClient("key", session=session, **options)  # type: ignore[arg-type]
+
+
+# -- TLS ------------------------------------------------------------------------------
+
+
+@attrs.define
+class TLSServer:
+    """A TLS server on 127.0.0.1 whose certificate comes from a throwaway CA."""
+
+    ca: trustme.CA
+    context: ssl.SSLContext
+    url: str = ""
+    handshakes: int = 0
+    requests: int = 0
+
+    def trusting_context(self) -> ssl.SSLContext:
+        """A client context that trusts the throwaway CA (and verifies, as by default)."""
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        return context
+
+
+async def _tls_server(*, require_client_cert: bool) -> AsyncIterator[TLSServer]:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    if require_client_cert:
+        context.verify_mode = ssl.CERT_REQUIRED
+        ca.configure_trust(context)
+    server = TLSServer(ca=ca, context=context)
+
+    def hello(*_: object) -> None:
+        server.handshakes += 1  # called for every ClientHello, before any HTTP
+
+    context.sni_callback = hello
+
+    async def handle(_request: web.Request) -> web.Response:
+        server.requests += 1
+        return web.json_response(body=_PAGE, headers={"x-request-id": "tls-1"})
+
+    app = web.Application()
+    app.router.add_get("/customers/{customer_id}/customer-accounts/list", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    server.url = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def tls_server() -> AsyncIterator[TLSServer]:
+    """A running TLS server with a certificate no default trust store knows."""
+    async for server in _tls_server(require_client_cert=False):
+        yield server
+
+
+@pytest_asyncio.fixture
+async def mutual_tls_server() -> AsyncIterator[TLSServer]:
+    """A running TLS server that also requires a client certificate from its CA."""
+    async for server in _tls_server(require_client_cert=True):
+        yield server
+
+
+@pytest.mark.asyncio
+async def test_private_ca_trusted_through_ssl_context(tls_server: TLSServer) -> None:
+    """With ssl_context trusting the CA, the call succeeds over TLS."""
+    async with ja.AccountsClient(
+        "key", base_url=tls_server.url, ssl_context=tls_server.trusting_context()
+    ) as client:
+        page = await client.list_accounts("cst_1")
+    assert "tls-1" == page.request_id
+    assert 1 == tls_server.requests
+
+
+@pytest.mark.asyncio
+async def test_untrusted_certificate_is_refused_and_not_retried(tls_server: TLSServer) -> None:
+    """Without the CA: APICertificateError saying so, after one handshake and no HTTP request."""
+    policy = ja.RetryPolicy(max_attempts=4).without_waiting()
+    async with ja.AccountsClient("key", base_url=tls_server.url, retry=policy) as client:
+        with pytest.raises(ja.APICertificateError) as info:
+            await client.list_accounts("cst_1")
+        assert 1 == client.stats.requests
+    assert isinstance(info.value, ja.APIConnectionError)
+    assert "certificate" in str(info.value)
+    assert "ssl_context=" in str(info.value)
+    assert 1 == info.value.attempts
+    assert (1, 0) == (tls_server.handshakes, tls_server.requests)
+
+
+@pytest.mark.asyncio
+async def test_client_certificate_through_ssl_context(mutual_tls_server: TLSServer) -> None:
+    """A client certificate loaded into ssl_context is presented to a server that asks."""
+    context = mutual_tls_server.trusting_context()
+    mutual_tls_server.ca.issue_cert("client.example").configure_cert(context)
+    async with ja.AccountsClient(
+        "key", base_url=mutual_tls_server.url, ssl_context=context
+    ) as client:
+        await client.list_accounts("cst_1")
+    assert 1 == mutual_tls_server.requests
+
+
+def _not_verifying() -> list[ssl.SSLContext]:
+    no_hostname = ssl.create_default_context()
+    no_hostname.check_hostname = False
+    nothing = ssl.create_default_context()
+    nothing.check_hostname = False
+    nothing.verify_mode = ssl.CERT_NONE
+    optional = ssl.create_default_context()
+    optional.verify_mode = ssl.CERT_OPTIONAL
+    return [no_hostname, nothing, optional]
+
+
+@pytest.mark.parametrize("context", _not_verifying())
+def test_verification_cannot_be_switched_off(context: ssl.SSLContext) -> None:
+    """An ssl_context that skips certificate or host name checks is refused."""
+    with pytest.raises(ValueError, match="cannot be switched off|no way to switch"):
+        ja.AccountsClient("key", ssl_context=context)
+
+
+def test_ssl_context_of_wrong_type() -> None:
+    """ssl_context must be an ssl.SSLContext (a path to a CA file is a TypeError)."""
+    with pytest.raises(TypeError, match="ssl_context"):
+        ja.AccountsClient("key", ssl_context="/etc/ssl/ca.pem")  # type: ignore[arg-type]
