@@ -1,4 +1,4 @@
-"""Proxies and TLS on the client's own session, against a forward proxy and a TLS server on loopback."""
+"""Proxies and TLS on the client's own session: a forward proxy and a TLS server on loopback."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ import yarl
 from aiohttp import web
 
 import juspay_accounts as ja
-from juspay_accounts.testing import FakeJuspay
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from juspay_accounts.testing import FakeJuspay
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "host", "te"}
@@ -85,9 +86,9 @@ def _basic(user: str, password: str) -> str:
 
 def _chain_text(exc: BaseException) -> str:
     """Everything an exception chain shows: str, repr, args and any request_info."""
-    parts, seen = [], set()
-    current: BaseException | None = exc
-    pending = [exc]
+    parts: list[str] = []
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:
@@ -95,7 +96,7 @@ def _chain_text(exc: BaseException) -> str:
         seen.add(id(current))
         parts += [str(current), repr(current), repr(current.args)]
         parts.append(repr(getattr(current, "request_info", None)))
-        pending += [current.__cause__, current.__context__]  # type: ignore[list-item]
+        pending += [current.__cause__, current.__context__]
     return "\n".join(parts)
 
 
@@ -214,7 +215,7 @@ async def test_session_options_with_a_given_session_are_refused() -> None:
             {"ssl_context": ssl.create_default_context()},
         ):
             with pytest.raises(ValueError, match="set them on that session"):
-                ja.AccountsClient("key", session=session, **options)  # type: ignore[arg-type]
+                ja.AccountsClient("key", session=session, **options)
 
 
 # -- TLS ------------------------------------------------------------------------------
@@ -334,7 +335,7 @@ def _not_verifying() -> list[ssl.SSLContext]:
 @pytest.mark.parametrize("context", _not_verifying())
 def test_verification_cannot_be_switched_off(context: ssl.SSLContext) -> None:
     """An ssl_context that skips certificate or host name checks is refused."""
-    with pytest.raises(ValueError, match="cannot be switched off|no way to switch"):
+    with pytest.raises(ValueError, match="no way to switch verification off"):
         ja.AccountsClient("key", ssl_context=context)
 
 
