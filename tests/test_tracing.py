@@ -224,7 +224,7 @@ async def test_walk_abandoned_early_ends_its_span(
         pages = client.iter_pages("cst_1", page_size=1)
         async for _page in pages:
             break
-        await pages.aclose()  # type: ignore[attr-defined]
+        await pages.aclose()
     (walk,) = _by_name(exporter.get_finished_spans(), "AccountsClient.iter_pages")
     assert 1 == (walk.attributes or {})["juspay.pages"]
     assert trace.StatusCode.UNSET == walk.status.status_code
