@@ -21,6 +21,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
+import yarl
 
 from juspay_accounts._redact import redact_answer, redact_text, secret_forms
 from juspay_accounts._version import __version__
@@ -410,7 +411,7 @@ class Transport:
             self._adopt_running_loop()
         session = self._owned if self._given is None else self._given
         if session is None or session.closed:
-            session = await self._open_session(yarl.URL(request.url, encoded=True))
+            session = await self._open_session(request.url)
         self._stats.requests += 1
         url = request.url
         debug = _LOG.isEnabledFor(logging.DEBUG)
