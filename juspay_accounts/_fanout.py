@@ -87,33 +87,36 @@ async def _read(ids: AsyncIterator[str]) -> object:
 
 
 class _Inbox:
-    """Where finished tasks land, and the one waiter woken when anything happens.
+    """Where finished tasks land, and the waiters woken when anything happens.
 
-    The tasks' done callbacks hold this object, and nothing else of the fan-out.
+    The tasks' done callbacks hold this object, and nothing else of the fan-out. Several
+    tasks may read one fan-out at once (workers sharing it): each waits on a future of its
+    own, and all are woken, so none is left waiting for a result another has taken.
     """
 
-    __slots__ = ("_waiter", "finished")
+    __slots__ = ("_waiters", "finished")
 
     def __init__(self) -> None:
         self.finished: collections.deque[asyncio.Task[CustomerResult]] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     def put(self, task: asyncio.Task[CustomerResult]) -> None:
         self.finished.append(task)
         self.wake()
 
     def wake(self, _: object = None) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait(self) -> None:
         """Until a task finishes or the id being read arrives."""
-        self._waiter = asyncio.get_running_loop().create_future()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
-            await self._waiter
+            await waiter
         finally:
-            self._waiter = None
+            self._waiters.remove(waiter)
 
 
 class _Run:
