@@ -476,6 +476,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 for name, runs in samples.items()
             }
+        if args.timing_only:
+            return results
         decode_runs = [
             case_decode(sizes.accounts, sizes.loops, json.loads) for _ in range(args.repeat)
         ]
@@ -657,6 +659,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--output", type=Path, help="write the Markdown report here")
     parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument(
+        "--timing-only",
+        action="store_true",
+        help="cases 1 and 2 only (CPU and wall time), printed; the page is not written",
+    )
     parser.add_argument("--walk", nargs=2, metavar=("BASE", "TOTAL"), help=argparse.SUPPRESS)
     parser.add_argument("--endless", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -677,6 +684,18 @@ def main() -> None:
         print("n/a" if cost is None else cost)
         return
     results = asyncio.run(run_all(args))
+    if args.timing_only:
+        for case in ("sequential", "fan_out"):
+            for name, figures in results[case].items():
+                cpu, cpu_spread = figures["cpu_us"]
+                wall, wall_spread = figures["wall_s"]
+                print(
+                    f"{case}: {name}: CPU {cpu:,.1f} µs per lookup (±{cpu_spread * 50:.0f}%), "
+                    f"wall {wall:.3f} s (±{wall_spread * 50:.0f}%)"
+                )
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return
     command = "nox -s bench" + (" -- --smoke" if args.smoke else "")
     text = report(results, command)
     print(text)
