@@ -179,6 +179,17 @@ def count_instructions(
     return int(found.group(1))
 
 
+def count_or_none(
+    impl: str, case: str, count: int, loop: str, decoder: str, *, base: str, hooks: Path | None
+) -> int | None:
+    """:func:`count_instructions`, or ``None`` (said on stderr) when the child failed."""
+    try:
+        return count_instructions(impl, case, count, loop, decoder, base=base, hooks=hooks)
+    except RuntimeError as exc:
+        print(f"{impl}/{loop}/{decoder}/{case} ({count}): {exc}", file=sys.stderr)
+        return None
+
+
 def configurations(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """(impl, loop, decoder) to measure, in the order reported."""
     configs = [(impl, "asyncio", "plain") for impl in IMPLS if impl in args.impls]
@@ -215,13 +226,15 @@ def measure_all(args: argparse.Namespace, hooks: Path | None) -> dict[str, Any]:
     with server() as base, ThreadPoolExecutor(args.jobs) as pool:
         counts = list(
             pool.map(
-                lambda child: count_instructions(*child, base=base, hooks=hooks),
+                lambda child: count_or_none(*child, base=base, hooks=hooks),
                 [(i, c, size, lp, d) for i, c, n, lp, d in runs for size in (n, 5 * n)],
             )
         )
     results: dict[str, list[float]] = figures["results"]
     for index, (impl, case, n, loop, decoder) in enumerate(runs):
         small, large = counts[2 * index], counts[2 * index + 1]
+        if small is None or large is None:
+            continue  # reported as n/a; the failure was printed
         results.setdefault(f"{impl}/{loop}/{decoder}/{case}", []).append((large - small) / (4 * n))
     figures["seconds"] = time.perf_counter() - started
     return figures

@@ -214,7 +214,9 @@ class RawHttpx(RawAiohttp):
         limits = httpx.Limits(
             max_connections=max(concurrency, 1), max_keepalive_connections=max(concurrency, 1)
         )
-        self.httpx = httpx.AsyncClient(limits=limits)
+        # aiohttp's default: 5 minutes in all. httpx's 5 s connect timeout trips under
+        # valgrind (instructions.py), where everything runs 50-100 times slower.
+        self.httpx = httpx.AsyncClient(limits=limits, timeout=300.0)
 
     async def lookup(self, customer: str) -> int:
         """One page of one customer."""
