@@ -279,7 +279,8 @@ def report(figures: dict[str, Any], command: str) -> str:
             value, spread = summary(results[f"{config}/{case}"])
             baseline = results.get(f"aiohttp/{loop}/plain/{case}")
             ratio = f"{value / summary(baseline)[0]:.2f}x" if baseline else "n/a"
-            cells.append(f"{value / 1000:,.0f}k (±{spread * 50:.1f}%) | {ratio}")
+            shown = f" (±{spread * 50:.1f}%)" if figures["repeat"] > 1 else ""
+            cells.append(f"{value / 1000:,.0f}k{shown} | {ratio}")
         json_name = "orjson" if decoder == "fast" else "json"
         rows.append(f"| {NAMES[impl]} | {loop} | {json_name} | " + " | ".join(cells) + " |")
     gains = []
@@ -303,9 +304,14 @@ def report(figures: dict[str, Any], command: str) -> str:
             "`valgrind --tool=callgrind`: a run of N lookups subtracted from a run of 5N, over 4N, "
             f"so start-up cancels out (N = {figures['n']} lookups, or {figures['fan_n']} fan-out "
             "customers, for the library and aiohttp; a quarter of that for httpx; a fan-out "
-            "customer is one lookup of a two-account page). The median of "
-            f"{figures['repeat']} runs, ± half the spread between them. These figures do not move "
-            "with the machine's load; the kernel's share (the same for every client) is not in them."
+            "customer is one lookup of a two-account page). "
+            + (
+                f"The median of {figures['repeat']} runs, ± half the spread between them. "
+                if figures["repeat"] > 1
+                else "One run each: repeated runs agree within about 1% (`--repeat 2` shows it). "
+            )
+            + "These figures do not move with the machine's load; the kernel's share (the same "
+            "for every client) is not in them."
         ),
         "",
         *rows,
