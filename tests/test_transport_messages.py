@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _transport
-from juspay_accounts.testing import Fault
-
-if TYPE_CHECKING:
-    from juspay_accounts.testing import FakeJuspay
+from juspay_accounts import _request, _transport
+from juspay_accounts.testing import FakeJuspay, Fault
 
 
 def test_one_line_collapses_white_space_and_cuts_at_the_limit() -> None:
@@ -75,6 +71,86 @@ async def test_a_refused_body_says_where_it_came_from(fake: FakeJuspay) -> None:
         info.value.errors,
         info.value.request_id,
     )
+    assert (
+        "HTTP 200 answer refused: the body (Content-Length 112; not read) is larger than "
+        "max_response_bytes=10"
+    ) == info.value.args[0]
+
+
+@pytest.mark.asyncio
+async def test_a_chunked_body_is_refused_once_past_the_limit(fake: FakeJuspay) -> None:
+    """A body without Content-Length is counted as it arrives and refused past the limit."""
+    fake.inject(Fault.respond(200, '{"list": []}' + " " * 100, chunked=True))
+    async with ja.AccountsClient(
+        fake.api_key, base_url=fake.url, max_response_bytes=10, retry=ja.RetryPolicy.disabled()
+    ) as client:
+        with pytest.raises(ja.ResponseValidationError) as info:
+            await client.list_accounts("cst_1")
+    assert (
+        "HTTP 200 answer refused: the body (more than 10 bytes decoded) is larger than "
+        "max_response_bytes=10"
+    ) == info.value.args[0]
+
+
+@pytest.mark.asyncio
+async def test_limits_at_their_edges(fake: FakeJuspay) -> None:
+    """A body of exactly max_response_bytes is read; a 300's body is an error body, not refused."""
+    body = '{"list": []}'
+    fake.inject(Fault.respond(200, body))
+    fake.inject(Fault.respond(300, "x" * 50))
+    async with ja.AccountsClient(
+        fake.api_key,
+        base_url=fake.url,
+        max_response_bytes=len(body),
+        retry=ja.RetryPolicy.disabled(),
+    ) as client:
+        assert () == (await client.list_accounts("cst_1")).accounts
+        with pytest.raises(ja.APIError) as info:
+            await client.list_accounts("cst_1")
+        assert (300, "x" * 50) == (info.value.status, info.value.body)
+        assert 2 == client.stats.requests
+
+
+@pytest.mark.asyncio
+async def test_max_connections_bounds_the_requests_in_flight() -> None:
+    """The client's own session opens at most max_connections connections at once."""
+    async with FakeJuspay(latency=0.05) as fake:
+        for customer in ("c1", "c2", "c3"):
+            fake.add_account(customer)
+        async with ja.AccountsClient(fake.api_key, base_url=fake.url, max_connections=1) as client:
+            await asyncio.gather(*(client.list_accounts(c) for c in ("c1", "c2", "c3")))
+        assert 1 == fake.peak_in_flight
+        assert 3 == len(fake.requests)
+
+
+@pytest.mark.asyncio
+async def test_a_closed_transport_refuses_to_send(fake: FakeJuspay) -> None:
+    """After aclose the transport sends nothing, even in the loop it served."""
+    transport = _transport.Transport(
+        session=None, max_connections=1, timeout=5.0, max_response_bytes=100, stats=ja.ClientStats()
+    )
+    settings = _request.make_settings(api_key=fake.api_key, base_url=fake.url, user_agent="t")
+    request = _request.build_list_request(settings, "cst_1")
+    assert 404 == (await transport.send(request, 5.0))[0]
+    await transport.aclose()
+    with pytest.raises(ja.ClientClosedError, match="this AccountsClient is closed"):
+        await transport.send(request, 5.0)
+    assert 1 == len(fake.requests)
+
+
+@pytest.mark.asyncio
+async def test_a_closed_given_session_is_named(fake: FakeJuspay) -> None:
+    """A given session closed under the client is a ClientClosedError saying what to do."""
+    session = aiohttp.ClientSession()
+    client = ja.AccountsClient(fake.api_key, base_url=fake.url, session=session)
+    await session.close()
+    with pytest.raises(ja.ClientClosedError) as info:
+        await client.list_accounts("cst_1")
+    assert (
+        "the aiohttp session passed to this client is closed; keep it open while the client "
+        "is in use"
+    ) == info.value.args[0]
+    await client.aclose()
 
 
 def test_a_timeout_the_client_did_not_set_is_described() -> None:
