@@ -8,6 +8,7 @@ arrives. Nothing here sleeps to make time pass; the waiting is the limiter's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -147,24 +148,24 @@ async def test_three_processes_share_one_budget(
 
 
 @pytest.mark.asyncio
-async def test_429_in_one_client_holds_another(
+async def test_429_in_one_process_holds_another(
     redis_server: RedisServer, server: TimingServer
 ) -> None:
-    """A 429 with Retry-After seen by one client holds back another sharing the Redis store.
-
-    The two clients share nothing but Redis (each has its own connection, budget and
-    in-process hold), as two processes would.
-    """
-    limit = ja.RateLimit(1000, store=redis_server.url, key="held")
-    first = ja.AccountsClient(
-        "key", base_url=server.url, rate_limit=limit, retry=ja.RetryPolicy.disabled()
+    """A 429 with Retry-After seen by one process holds back a client in another process."""
+    other = await _start_process(
+        server.url, redis_server.url, "held", "1000", "1000", "1", "throttle"
     )
-    second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit)
-    async with first, second:
-        with pytest.raises(ja.RateLimitError):
-            await first.list_accounts("throttle-1")
-        await second.list_accounts("second-1")
-    [throttled], [held] = server.times_of("throttle"), server.times_of("second")
+    assert other.stdin is not None
+    other.stdin.write(b"go\n")
+    while not server.times_of("throttle"):  # noqa: ASYNC110 - the server cannot tell us
+        await asyncio.sleep(0.005)
+    limit = ja.RateLimit(1000, store=redis_server.url, key="held")
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        await client.list_accounts("second-1")
+    with contextlib.suppress(ProcessLookupError):  # it may be done with its retries
+        other.kill()
+    await other.wait()
+    throttled, [held] = server.times_of("throttle")[0], server.times_of("second")
     assert held - throttled >= 0.35  # Retry-After: 0.4
 
 
