@@ -301,8 +301,9 @@ class RedisBudget:
         sleep: Callable[[float], Awaitable[None]],
         deadline_at: float | None,
     ) -> None:
+        # The same rule as the client's own hold: jitter included, decided on the longest.
         if held > policy.max_retry_after or (
-            deadline_at is not None and _retry._clock() + held > deadline_at  # noqa: SLF001
+            deadline_at is not None and _retry._clock() + held + policy.initial_delay >= deadline_at  # noqa: SLF001
         ):
             raise RateLimitError(
                 status=429,

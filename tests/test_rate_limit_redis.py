@@ -352,3 +352,23 @@ def test_budget_repr_hides_the_password() -> None:
     """The Redis budget's repr names the store without its password."""
     budget = ja._ratelimit.RedisBudget(ja.RateLimit(1, store="redis://:pw-123@127.0.0.1:1/0"))
     assert "<RedisBudget redis://:***@127.0.0.1:1/0>" == repr(budget)
+
+
+@pytest.mark.asyncio
+async def test_shared_hold_past_the_deadline_fails_at_once(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """A call whose deadline would pass during the shared hold fails at once, sending nothing."""
+    limit = ja.RateLimit(1000, store=redis_server.url, key="late")
+    disabled = ja.RetryPolicy.disabled()
+    first = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=disabled)
+    hurried = ja.RetryPolicy(deadline=0.3, initial_delay=0.01)
+    second = ja.AccountsClient("key", base_url=server.url, rate_limit=limit, retry=hurried)
+    async with first, second:
+        with pytest.raises(ja.RateLimitError):
+            await first.list_accounts("throttle-1")
+        started = time.monotonic()
+        with pytest.raises(ja.RateLimitError, match="not sent"):
+            await second.list_accounts("second-1")
+    assert time.monotonic() - started < 0.25
+    assert [] == server.times_of("second")
