@@ -157,8 +157,10 @@ async def test_429_in_one_process_holds_another(
     )
     assert other.stdin is not None
     other.stdin.write(b"go\n")
-    while not server.times_of("throttle"):  # noqa: ASYNC110 - the server cannot tell us
-        await asyncio.sleep(0.005)
+    async with redis.asyncio.Redis.from_url(redis_server.url) as store:
+        async with asyncio.timeout(30):
+            while not await store.exists("held:hold"):  # noqa: ASYNC110 - Redis cannot tell us
+                await asyncio.sleep(0.005)  # until the other process has seen its 429
     limit = ja.RateLimit(1000, store=redis_server.url, key="held")
     async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
         await client.list_accounts("second-1")
