@@ -67,3 +67,78 @@ async def test_fan_out_keeps_each_customers_page_bound(fake: FakeJuspay) -> None
     assert "max_pages=2" in str(results["cst_many"].error)
     assert 1 == len(results["cst_one"].accounts)
     assert 3 == len(fake.requests)
+
+
+def settings(**kwargs: object) -> _request.Settings:
+    """make_settings with working defaults, changed by ``kwargs``."""
+    base: dict[str, object] = {
+        "api_key": "sk_1",
+        "base_url": "https://sandbox.juspay.in",
+        "user_agent": "ua/1",
+    }
+    return _request.make_settings(**(base | kwargs))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"base_url": 5}, TypeError, "base_url must be a str, got int"),
+        (
+            {"base_url": "https://a.example/?x=1"},
+            ValueError,
+            "base_url must not carry a query, a fragment or credentials",
+        ),
+        (
+            {"base_url": "https://u:p@a.example"},
+            ValueError,
+            "base_url must not carry a query, a fragment or credentials",
+        ),
+        (
+            {"base_url": "http://juspay.example"},
+            ValueError,
+            (
+                "base_url 'http://juspay.example' is plain http: the API key would cross the "
+                "network unencrypted. Use https, or pass allow_insecure_http=True if you really "
+                "mean it (loopback hosts such as 127.0.0.1 are always allowed)"
+            ),
+        ),
+        (
+            {"api_key": " "},
+            ValueError,
+            "api_key must be a non-empty str (the key from the Juspay dashboard)",
+        ),
+        (
+            {"api_key": "sk\x7f"},
+            ValueError,
+            "api_key must not contain control characters (was it read with a trailing newline?)",
+        ),
+        (
+            {"api_key": "sk\udce9"},
+            ValueError,
+            "api_key must be text with a UTF-8 form (it holds a lone surrogate)",
+        ),
+        ({"user_agent": ""}, ja.InvalidInputError, "user_agent must not be empty"),
+        ({"merchant_id": " "}, ja.InvalidInputError, "merchant_id must not be empty"),
+        ({"api_version": "\t"}, ja.InvalidInputError, "api_version must not be empty"),
+        ({"api_version": 3}, TypeError, "api_version must be a str, got int"),
+    ],
+)
+def test_settings_are_refused_word_for_word(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    """Each bad setting is refused naming the argument and the rule."""
+    with pytest.raises(error) as info:
+        settings(**kwargs)
+    assert str(info.value).startswith(message)
+
+
+def test_settings_accept_what_is_allowed() -> None:
+    """A space inside a key is no control character; a trailing slash is dropped."""
+    made = settings(api_key="sk 1", base_url="https://a.example/prefix/")
+    assert "https://a.example/prefix" == made.base_url
+    assert "Basic c2sgMTo=" == made.headers["Authorization"]
+    assert "http://127.0.0.1:9" == settings(base_url="http://127.0.0.1:9").base_url
+    long_url = "http://" + "h" * 120 + ".example"
+    with pytest.raises(ValueError, match="is plain http") as info:
+        settings(base_url=long_url)
+    assert f"base_url {long_url[:100]!r} is plain" in str(info.value)
