@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import random
@@ -32,7 +33,7 @@ from juspay_accounts import _retry
 from juspay_accounts.exceptions import RateLimitError, RateLimitStoreError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncGenerator, Awaitable, Callable
 
     from juspay_accounts._retry import RetryPolicy
 
@@ -236,7 +237,8 @@ class RedisBudget:
             OSError,
             TimeoutError,
         )
-        self._client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
+        self._connect = functools.partial(
+            redis.asyncio.Redis.from_url,
             limit.store,
             socket_connect_timeout=STORE_TIMEOUT,
             socket_timeout=STORE_TIMEOUT,
@@ -244,7 +246,12 @@ class RedisBudget:
             # no backoff: a Redis that is down fails the call within STORE_TIMEOUT.
             retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 1),
         )
-        self._store = pyrate_limiter.RedisStateStore(self._client, f"{limit.key}:budget")
+        self._state_store = functools.partial(
+            pyrate_limiter.RedisStateStore, key=f"{limit.key}:budget"
+        )
+        # Connections and the lock belong to one event loop: made for each loop in turn
+        # (a client built at module level serves successive asyncio.run calls).
+        self._bound: _LoopBound | None = None
         self._algorithm = pyrate_limiter.GCRA()
         self._rates = [
             pyrate_limiter.Rate(
@@ -254,7 +261,20 @@ class RedisBudget:
             )
         ]
         self._hold_key = f"{limit.key}:hold"
-        self._lock = asyncio.Lock()
+
+    async def _for_this_loop(self) -> _LoopBound:
+        """The connection pool and lock of the running loop, made on its first call."""
+        loop = asyncio.get_running_loop()
+        bound = self._bound
+        if bound is None or bound.loop is not loop:
+            # An earlier loop's pool was closed as that loop shut down (see _close_with_loop).
+            client = self._connect()
+            closer = _close_with_loop(client, self._redis_errors)
+            await anext(closer)
+            bound = self._bound = _LoopBound(
+                loop, client, self._state_store(client), asyncio.Lock(), closer
+            )
+        return bound
 
     def __repr__(self) -> str:
         """Where the budget lives, without the password."""
@@ -278,16 +298,17 @@ class RedisBudget:
         sleep = (
             asyncio.sleep if closed is None else _retry._interruptible(asyncio.sleep, closed)  # noqa: SLF001
         )
-        async with self._lock:
+        bound = await self._for_this_loop()
+        async with bound.lock:
             while True:
-                held_ms = await self._ask(self._client.pttl(self._hold_key), "read the hold")
+                held_ms = await self._ask(bound.client.pttl(self._hold_key), "read the hold")
                 if held_ms > 0:
                     await self._wait_hold(held_ms / 1000, policy, sleep, deadline_at)
                     continue
                 now_ms = time.time_ns() // 1_000_000  # wall clock: shared across machines
                 decision = await self._ask(
                     # pyrate-limiter leaves StateStore.check unannotated.
-                    self._store.check(self._algorithm, self._rates, now_ms, 1),  # type: ignore[no-untyped-call]
+                    bound.store.check(self._algorithm, self._rates, now_ms, 1),  # type: ignore[no-untyped-call]
                     "take a token",
                 )
                 if decision.allowed:
@@ -322,7 +343,8 @@ class RedisBudget:
         if milliseconds <= 0:
             return
         try:
-            async with self._client.pipeline(transaction=True) as pipe:
+            bound = await self._for_this_loop()
+            async with bound.client.pipeline(transaction=True) as pipe:
                 # Set it if there is none; else only lengthen it (Redis 7's PEXPIRE ... GT).
                 pipe.set(self._hold_key, b"429", px=milliseconds, nx=True)
                 pipe.pexpire(self._hold_key, milliseconds, gt=True)
@@ -337,6 +359,34 @@ class RedisBudget:
             )
 
     async def aclose(self) -> None:
-        """Close the connections to Redis."""
-        with contextlib.suppress(*self._redis_errors):
-            await self._client.aclose()
+        """Close the connections to Redis (those of another loop closed with that loop)."""
+        bound, self._bound = self._bound, None
+        if bound is not None and bound.loop is asyncio.get_running_loop():
+            await bound.closer.aclose()
+
+
+@attrs.frozen
+class _LoopBound:
+    """What a Redis budget holds for one event loop."""
+
+    loop: asyncio.AbstractEventLoop
+    client: Any  # redis.asyncio.Redis (the optional extra)
+    store: Any  # pyrate_limiter.RedisStateStore
+    lock: asyncio.Lock
+    closer: AsyncGenerator[None, None]
+
+
+async def _close_with_loop(
+    client: Any,  # noqa: ANN401 - redis.asyncio.Redis, from the optional extra
+    errors: tuple[type[BaseException], ...],
+) -> AsyncGenerator[None, None]:
+    """Hold ``client``'s pool open until closed, or until its event loop shuts down.
+
+    ``asyncio.run`` and ``asyncio.Runner`` finalise suspended async generators before
+    closing the loop, so the pool is closed inside its own loop, without a warning.
+    """
+    try:
+        yield
+    finally:
+        with contextlib.suppress(*errors):
+            await client.aclose()

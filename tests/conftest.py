@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -143,3 +145,20 @@ def redis_server() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_in_a_thread() -> Iterator[FakeJuspay]:
+    """A fake Juspay on its own thread and loop, so it outlives the tests' ``asyncio.run`` loops."""
+    loop = asyncio.new_event_loop()
+    fake = FakeJuspay()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=30)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     from conftest import RedisServer
+
+    from juspay_accounts.testing import FakeJuspay
 
 PROCESS = Path(__file__).parent / "budget_process.py"
 EMPTY_PAGE = b'{"list": [], "offset": "0", "count": "0", "total": "0", "object": "list"}'
@@ -374,3 +378,29 @@ async def test_shared_hold_past_the_deadline_fails_at_once(
             await second.list_accounts("second-1")
     assert time.monotonic() - started < 0.25
     assert [] == server.times_of("second")
+
+
+def test_module_level_client_with_a_redis_budget_serves_successive_loops(
+    redis_server: RedisServer, fake_in_a_thread: FakeJuspay
+) -> None:
+    """A module-level client with a Redis budget serves one asyncio.run after another."""
+    fake = fake_in_a_thread
+    fake.add_account("a")
+    client = ja.AccountsClient(
+        fake.api_key,
+        base_url=fake.url,
+        rate_limit=ja.RateLimit(1000, store=redis_server.url),
+    )
+
+    async def use() -> int:
+        # Three at once: the budget's lock is contended, which binds it to this loop.
+        pages = await asyncio.gather(*(client.list_accounts("a") for _ in range(3)))
+        return sum(page.total for page in pages)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        totals = [asyncio.run(use()), asyncio.run(use())]
+        gc.collect()
+    assert [] == [f"{w.category.__name__}: {w.message}" for w in caught]
+    assert [3, 3] == totals
+    assert 6 == len(fake.requests)

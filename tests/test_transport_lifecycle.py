@@ -4,35 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import threading
 import warnings
-from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
 import juspay_accounts as ja
 from juspay_accounts.testing import FakeJuspay, Fault
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-
-@pytest.fixture
-def fake_in_a_thread() -> Iterator[FakeJuspay]:
-    """A fake Juspay on its own thread and loop, so it outlives the tests' ``asyncio.run`` loops."""
-    loop = asyncio.new_event_loop()
-    fake = FakeJuspay()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=30)
-    try:
-        yield fake
-    finally:
-        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-        loop.close()
 
 
 def test_module_level_client_serves_successive_event_loops(fake_in_a_thread: FakeJuspay) -> None:
