@@ -307,8 +307,7 @@ class RedisBudget:
                     continue
                 now_ms = time.time_ns() // 1_000_000  # wall clock: shared across machines
                 decision = await self._ask(
-                    # pyrate-limiter leaves StateStore.check unannotated.
-                    bound.store.check(self._algorithm, self._rates, now_ms, 1),  # type: ignore[no-untyped-call]
+                    bound.store.check(self._algorithm, self._rates, now_ms, 1),
                     "take a token",
                 )
                 if decision.allowed:

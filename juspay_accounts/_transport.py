@@ -16,26 +16,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
-import ssl
-import urllib.request
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
-import yarl
 
-from juspay_accounts._redact import redact_answer, redact_text, secret_forms
+from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request_failure
+from juspay_accounts._network import check_proxy, check_ssl_context, proxy_from_env, shown_proxy
+from juspay_accounts._redact import redact_answer, secret_forms
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
-    APICertificateError,
-    APIConnectionError,
-    APITimeoutError,
     ClientClosedError,
     JuspayError,
     ResponseValidationError,
 )
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import AsyncGenerator, Mapping
+
+    import yarl
 
     from juspay_accounts._request import Request
     from juspay_accounts._stats import ClientStats
@@ -56,54 +55,6 @@ DEFAULT_USER_AGENT: Final = (
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 
-_MESSAGE_CHARS: Final = 300
-"""How much of an aiohttp error's message the library's own message keeps."""
-
-_NEW_SESSION_HINT: Final = (
-    "a ClientSession belongs to the event loop it was created in: create the session and "
-    "the client inside the loop that uses them, or pass no session and let the client make "
-    "its own (one per event loop)"
-)
-
-
-def _one_line(text: str) -> str:
-    """``text`` with its white space collapsed, cut to a few hundred characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MESSAGE_CHARS else flat[: _MESSAGE_CHARS - 1] + "…"
-
-
-def _describe(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """The class name and message of an aiohttp or asyncio error, never its request.
-
-    ``secrets`` (the forms of the key) are replaced before the message is cut short: aiohttp
-    quotes a bad status line or header, which a server may have made of the request's.
-    """
-    if isinstance(exc, aiohttp.ClientResponseError):
-        text = f"{exc.status}, {exc.message}"  # str() would add the URL, repr() the headers
-    else:
-        text = str(exc)
-    text = redact_text(text, secrets)
-    return f"{type(exc).__name__}: {_one_line(text)}" if text else type(exc).__name__
-
-
-def _carries_request(exc: BaseException) -> bool:
-    """Whether ``exc``, or an exception it chains, holds aiohttp's ``request_info``.
-
-    ``ClientResponseError`` and its subclasses (raised for a bad status line, an oversized
-    header, a broken chunk...) keep the request's headers there, ``Authorization`` included.
-    """
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if hasattr(current, "request_info"):
-            return True
-        pending += (current.__cause__, current.__context__)
-    return False
-
 
 async def _close_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
     """Hold ``session`` open until closed, or until its event loop shuts down.
@@ -116,76 +67,6 @@ async def _close_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator
         yield
     finally:
         await session.close()
-
-
-def _check_proxy(proxy: object) -> yarl.URL | None:
-    """The proxy URL, checked: ``http://`` or ``https://``, a host, nothing after it."""
-    if proxy is None:
-        return None
-    if isinstance(proxy, yarl.URL):
-        proxy = str(proxy)
-    if not isinstance(proxy, str):
-        msg = f"proxy must be a str URL or None, got {type(proxy).__name__}"
-        raise TypeError(msg)
-    try:
-        url = yarl.URL(proxy.strip())
-    except ValueError:
-        url = None
-    if (
-        url is None
-        or url.scheme not in {"http", "https"}
-        or not url.host
-        or url.path not in {"", "/"}
-        or url.query_string
-        or url.fragment
-    ):
-        # Never echo the value: it may hold the proxy's password.
-        msg = (
-            "proxy must be an http:// or https:// URL with a host and no path, "
-            "such as http://proxy:3128"
-        )
-        raise ValueError(msg)
-    return url
-
-
-def shown_proxy(url: yarl.URL | None) -> str | None:
-    """The proxy URL to show (repr, messages): any user name or password replaced."""
-    if url is None:
-        return None
-    if url.user is None and url.password is None:
-        return str(url)
-    return str(url.with_user(None)).replace("://", "://***@", 1)
-
-
-def _check_ssl_context(ssl_context: object) -> ssl.SSLContext | None:
-    """An ``ssl.SSLContext`` that still verifies certificates and host names."""
-    if ssl_context is None:
-        return None
-    if not isinstance(ssl_context, ssl.SSLContext):
-        msg = f"ssl_context must be an ssl.SSLContext or None, got {type(ssl_context).__name__}"
-        raise TypeError(msg)
-    if ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname:
-        msg = (
-            "ssl_context must verify certificates and host names (verify_mode CERT_REQUIRED, "
-            "check_hostname True): this library has no way to switch verification off. "
-            "For a private CA, load it: ssl.create_default_context(cafile=...)"
-        )
-        raise ValueError(msg)
-    return ssl_context
-
-
-def _proxy_from_env(url: yarl.URL) -> yarl.URL | None:
-    """The proxy the environment names for ``url`` (``HTTP(S)_PROXY``, ``NO_PROXY``), as aiohttp."""
-    if url.host is None or urllib.request.proxy_bypass(url.host):
-        return None
-    proxy = urllib.request.getproxies().get(url.scheme)
-    if proxy is None:
-        return None
-    try:
-        return _check_proxy(proxy)
-    except ValueError:
-        _LOG.warning("ignoring the %s proxy from the environment: not a usable URL", url.scheme)
-        return None
 
 
 class Transport:
@@ -266,9 +147,9 @@ class Transport:
                 "with session= given, set them on that session (or its connector) instead"
             )
             raise ValueError(msg)
-        self._proxy = _check_proxy(proxy)
+        self._proxy = check_proxy(proxy)
         self._trust_env = bool(trust_env)
-        self._ssl_context = _check_ssl_context(ssl_context)
+        self._ssl_context = check_ssl_context(ssl_context)
         self._given = session
         self._owned: aiohttp.ClientSession | None = None
         self._closer: AsyncGenerator[None, None] | None = None
@@ -340,7 +221,7 @@ class Transport:
         if self._given is not None:
             msg = (
                 "the aiohttp session passed to this client was used in another event loop, and "
-                f"cannot serve this one: {_NEW_SESSION_HINT}"
+                f"cannot serve this one: {NEW_SESSION_HINT}"
             )
             raise ClientClosedError(msg)
         if self._owned is not None and not self._owned.closed:
@@ -380,7 +261,7 @@ class Transport:
         # for credentials, and refuse them next to the API key's Authorization header.
         proxy = self._proxy
         if proxy is None and self._trust_env:
-            proxy = await asyncio.to_thread(_proxy_from_env, url)  # may read files, as aiohttp
+            proxy = await asyncio.to_thread(proxy_from_env, url)  # may read files, as aiohttp
         connector = aiohttp.TCPConnector(
             limit=self._max_connections,
             ssl=True if self._ssl_context is None else self._ssl_context,
@@ -458,7 +339,7 @@ class Transport:
         # Raised outside the except clauses, so Python does not chain the original error as
         # __context__: aiohttp's ClientResponseError family carries the request headers, the
         # API key among them, and must not be reachable from what the library raises.
-        if _carries_request(cause):
+        if carries_request(cause):
             raise failure
         raise failure from cause
 
@@ -470,27 +351,7 @@ class Transport:
         secrets: tuple[str, ...] = (),
     ) -> JuspayError:
         """The library's error for an aiohttp or asyncio failure of one request."""
-        if isinstance(exc, TimeoutError):  # before ClientError: aiohttp's timeouts are both
-            return APITimeoutError(
-                f"no answer from {host} within {time_limit:.2f} s"
-                if time_limit is not None
-                else f"no answer from {host}: {_describe(exc, secrets)}, though this client set no "
-                "time limit (the session's own timeout or middleware did)"
-            )
-        if isinstance(exc, aiohttp.ClientError):
-            if self._closed:
-                return ClientClosedError("the client was closed while this request was in flight")
-            if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-                return APICertificateError(
-                    f"the TLS certificate of {host} could not be verified: "
-                    f"{_describe(exc, secrets)}"
-                )
-            return APIConnectionError(f"request to {host} failed: {_describe(exc, secrets)}")
-        # A RuntimeError: aiohttp's way to say a session cannot be used (closed, another loop).
-        return ClientClosedError(
-            f"the aiohttp session cannot send from this event loop ({_describe(exc, secrets)}): "
-            f"{_NEW_SESSION_HINT}"
-        )
+        return request_failure(exc, host, time_limit, closed=self._closed, secrets=secrets)
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refusing a success body over the limit and cutting an error body short.

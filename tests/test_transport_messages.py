@@ -8,25 +8,25 @@ import aiohttp
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _request, _transport
+from juspay_accounts import _failures, _request, _transport
 from juspay_accounts.testing import FakeJuspay, Fault
 
 
 def test_one_line_collapses_white_space_and_cuts_at_the_limit() -> None:
     """Messages are one line; one longer than the limit ends in an ellipsis, at the limit."""
-    assert "a b c" == _transport._one_line(" a \n b\t\tc ")
-    exact = "x" * _transport._MESSAGE_CHARS
-    assert exact == _transport._one_line(exact)
-    cut = _transport._one_line("y" * (_transport._MESSAGE_CHARS + 5))
-    assert "y" * (_transport._MESSAGE_CHARS - 1) + "…" == cut
+    assert "a b c" == _failures._one_line(" a \n b\t\tc ")
+    exact = "x" * _failures._MESSAGE_CHARS
+    assert exact == _failures._one_line(exact)
+    cut = _failures._one_line("y" * (_failures._MESSAGE_CHARS + 5))
+    assert "y" * (_failures._MESSAGE_CHARS - 1) + "…" == cut
 
 
 def test_describe_names_the_class_and_its_message_only() -> None:
     """An error is described by class and message; a message-less one by its class alone."""
-    assert "ClientConnectionError: refused" == _transport._describe(
+    assert "ClientConnectionError: refused" == _failures._describe(
         aiohttp.ClientConnectionError("refused")
     )
-    assert "TimeoutError" == _transport._describe(TimeoutError())
+    assert "TimeoutError" == _failures._describe(TimeoutError())
 
 
 def chain(cause: BaseException | None, context: BaseException | None) -> BaseException:
@@ -44,16 +44,16 @@ class Carrier(Exception):  # noqa: N818 - a stand-in for aiohttp's errors
 
 def test_carries_request_looks_through_the_whole_chain() -> None:
     """request_info anywhere in the cause/context chain counts, past a missing link."""
-    assert _transport._carries_request(chain(Carrier(), None))
-    assert _transport._carries_request(chain(None, chain(None, Carrier())))
-    assert not _transport._carries_request(chain(ValueError(), None))
+    assert _failures.carries_request(chain(Carrier(), None))
+    assert _failures.carries_request(chain(None, chain(None, Carrier())))
+    assert not _failures.carries_request(chain(ValueError(), None))
 
 
 def test_carries_request_ends_on_a_cycle() -> None:
     """A chain that loops back on itself is walked once."""
     first, second = ValueError("a"), ValueError("b")
     first.__context__, second.__context__ = second, first
-    assert not _transport._carries_request(first)
+    assert not _failures.carries_request(first)
 
 
 @pytest.mark.asyncio
