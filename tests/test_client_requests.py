@@ -1,4 +1,4 @@
-"""What the client puts on the wire and how it maps transport failures (aioresponses, no server)."""
+"""What the client puts on the wire (seen at the fake server) and how it maps transport failures."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import juspay_accounts as ja
 if TYPE_CHECKING:
     import aioresponses
 
+    from juspay_accounts.testing import FakeJuspay
+
 API_KEY = "test_key_5FA0B3C2D1E4"
 DATA = Path(__file__).parent / "data"
 LIST_URL = "https://sandbox.juspay.in/customers/cst_123/customer-accounts/list"
@@ -32,17 +34,31 @@ def sent(mocked: aioresponses.aioresponses) -> list[tuple[str, yarl.URL, dict[st
     ]
 
 
+# aiohttp's own headers on every request; everything else on the wire is the client's.
+AIOHTTP_HEADERS = {"Host", "Accept-Encoding"}
+
+
 @pytest.mark.asyncio
-async def test_one_get_with_exact_headers(mocked: aioresponses.aioresponses) -> None:
+async def test_one_get_with_exact_headers(fake: FakeJuspay) -> None:
     """list_accounts sends exactly one GET with the documented headers and no others."""
-    mocked.get(LIST_URL, payload=SEED_200)
-    async with ja.AccountsClient(API_KEY, base_url=ja.SANDBOX_URL) as client:
+    fake.add_account("cst_123")
+    fake.add_account("cst_123")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
         page = await client.list_accounts("cst_123")
     assert 2 == len(page.accounts)
-    ((method, url, headers),) = sent(mocked)
-    assert ("GET", yarl.URL(LIST_URL)) == (method, url)
-    assert {"Authorization", "Content-Type", "Accept", "User-Agent", "x-routing-id"} == set(headers)
-    assert "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode() == headers["Authorization"]
+    (request,) = fake.requests
+    assert ("GET", "/customers/cst_123/customer-accounts/list", "") == (
+        request.method,
+        request.raw_path,
+        request.query_string,
+    )
+    headers = request.headers
+    expected = {"Authorization", "Content-Type", "Accept", "User-Agent", "x-routing-id"}
+    assert {h.lower() for h in expected} == {h.lower() for h in headers} - {
+        h.lower() for h in AIOHTTP_HEADERS
+    }
+    key = base64.b64encode(f"{fake.api_key}:".encode()).decode()
+    assert "Basic " + key == headers["Authorization"]
     assert "cst_123" == headers["x-routing-id"]
     assert "application/x-www-form-urlencoded" == headers["Content-Type"]
     assert "application/json" == headers["Accept"]
@@ -50,35 +66,33 @@ async def test_one_get_with_exact_headers(mocked: aioresponses.aioresponses) -> 
 
 
 @pytest.mark.asyncio
-async def test_query_routing_merchant_and_version(mocked: aioresponses.aioresponses) -> None:
-    """offset, count, routing id, merchant id and API version all reach the request."""
-    mocked.get(
-        f"{ja.PRODUCTION_URL}/customers/cst_123/customer-accounts/list?offset=10&count=10",
-        payload=SEED_200,
-    )
+async def test_query_routing_merchant_and_version(fake: FakeJuspay) -> None:
+    """offset, count, routing id, merchant id and API version all reach the server."""
+    fake.add_customer("cst_123")
     async with ja.AccountsClient(
-        API_KEY, base_url=ja.PRODUCTION_URL, merchant_id="m_1", api_version="2023-06-30"
+        fake.api_key, base_url=fake.url, merchant_id="m_1", api_version="2023-06-30"
     ) as client:
         await client.list_accounts("cst_123", offset=10, count=10, routing_id="cart_9")
-    ((_, url, headers),) = sent(mocked)
-    assert {"offset": "10", "count": "10"} == dict(url.query)
+    (request,) = fake.requests
+    assert {"offset": "10", "count": "10"} == dict(request.query)
     assert ("cart_9", "m_1", "2023-06-30") == (
-        headers["x-routing-id"],
-        headers["x-merchantid"],
-        headers["version"],
+        request.headers["x-routing-id"],
+        request.headers["x-merchantid"],
+        request.headers["version"],
     )
 
 
 @pytest.mark.asyncio
-async def test_hostile_id_is_sent_as_one_encoded_segment(mocked: aioresponses.aioresponses) -> None:
-    """The id reaches the wire percent-encoded; yarl does not re-encode or normalise it."""
-    raw = "https://sandbox.juspay.in/customers/..%2F..%2Fadmin%3Fx%3D1%23f/customer-accounts/list"
-    mocked.get(yarl.URL(raw, encoded=True), payload=SEED_200)
-    async with ja.AccountsClient(API_KEY) as client:
-        await client.list_accounts("../../admin?x=1#f")
-    ((_, url, headers),) = sent(mocked)
-    assert raw == str(url)
-    assert "../../admin?x=1#f" == headers["x-routing-id"]
+async def test_hostile_id_is_sent_as_one_encoded_segment(fake: FakeJuspay) -> None:
+    """The id reaches the wire percent-encoded as one segment, not re-encoded or normalised."""
+    customer_id = "../../admin?x=1#f"
+    fake.add_customer(customer_id)
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+        await client.list_accounts(customer_id)
+    (request,) = fake.requests
+    assert "/customers/..%2F..%2Fadmin%3Fx%3D1%23f/customer-accounts/list" == request.raw_path
+    assert customer_id == request.customer_id
+    assert customer_id == request.headers["x-routing-id"]
 
 
 @pytest.mark.asyncio
