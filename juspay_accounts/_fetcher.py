@@ -22,7 +22,7 @@ from juspay_accounts._tracing import Tracing
 from juspay_accounts.exceptions import JuspayError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Awaitable
+    from collections.abc import AsyncGenerator, Awaitable, Callable
 
     from opentelemetry.context import Context
 
@@ -106,9 +106,17 @@ class PageFetcher:
             return _response.decode_list_response(status, headers, body, offset_sent=offset)
 
         tracing = self.tracing
-        if tracing is None or not (span := tracing.start("list_accounts", customer_id, parent)):
-            return await call_with_retries(
-                attempt,
+        span = None if tracing is None else tracing.start("list_accounts", customer_id, parent)
+        run: Callable[[float | None], Awaitable[AccountPage]] = attempt
+        if tracing is not None and span:
+            run = tracing.attempts(
+                span,
+                functools.partial(send, request),
+                functools.partial(_response.decode_list_response, offset_sent=offset),
+            )
+        try:
+            page = await call_with_retries(
+                run,
                 policy=policy,
                 attempt_timeout=self._timeout,
                 hold=self._hold,
@@ -118,25 +126,12 @@ class PageFetcher:
                 stats=self._stats,
                 budget=self._budget,
             )
-        try:
-            page = await call_with_retries(
-                tracing.attempts(
-                    span,
-                    functools.partial(send, request),
-                    functools.partial(_response.decode_list_response, offset_sent=offset),
-                ),
-                policy=policy,
-                attempt_timeout=self._timeout,
-                hold=self._hold,
-                customer_id=customer_id,
-                closed=self._transport.closed_event(),
-                stats=self._stats,
-                budget=self._budget,
-            )
         except BaseException as exc:
-            tracing.end(span, exc, exc.request_id if isinstance(exc, JuspayError) else None)
+            if tracing is not None and span:
+                tracing.end(span, exc, exc.request_id if isinstance(exc, JuspayError) else None)
             raise
-        tracing.end(span, None, page.request_id)
+        if tracing is not None and span:
+            tracing.end(span, None, page.request_id)
         return page
 
     def _walk_page(
