@@ -412,10 +412,16 @@ async def test_a_plain_string_is_not_a_list_of_ids(
 ) -> None:
     """A str, bytes or bytearray given as the ids is a TypeError, before anything is sent."""
     fake.add_account("c")
-    with pytest.raises(TypeError, match=r"not a single id.*\[customer_id\]"):
+    expected = (
+        "customer_ids must be an iterable of ids, not a single id "
+        f"({type(ids).__name__}): pass [customer_id]"
+    )
+    with pytest.raises(TypeError) as made:
         client.accounts_for_customers(ids)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"not a single id.*\[customer_id\]"):
+    assert expected == str(made.value)
+    with pytest.raises(TypeError) as gathered:
         await client.gather_accounts(ids)  # type: ignore[arg-type]
+    assert expected == str(gathered.value)
     assert [] == fake.requests
 
 
