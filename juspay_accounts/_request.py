@@ -11,7 +11,7 @@ import enum
 import ipaddress
 import re
 import urllib.parse
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import yarl
@@ -19,7 +19,7 @@ import yarl
 from juspay_accounts.exceptions import InvalidInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "KEEP",
@@ -106,7 +106,7 @@ def _check_text(value: object, what: str) -> str:
 def _encodable(value: str) -> bool:
     """Whether ``value`` has a UTF-8 form (a lone surrogate such as U+DCE9 has none)."""
     try:
-        value.encode("utf-8")
+        value.encode()
     except UnicodeEncodeError:
         return False
     return True
@@ -116,7 +116,8 @@ def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        # yarl gives an IPv6 host without its brackets.
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -173,7 +174,7 @@ def make_settings(
     if not _encodable(api_key):
         msg = "api_key must be text with a UTF-8 form (it holds a lone surrogate)"
         raise ValueError(msg)
-    token = base64.b64encode(f"{api_key}:".encode()).decode("ascii")
+    token = base64.b64encode(f"{api_key}:".encode()).decode()
     headers = {
         "Authorization": f"Basic {token}",
         "Content-Type": "application/x-www-form-urlencoded",
@@ -223,7 +224,8 @@ def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
         raise TypeError(msg)
     checked: dict[str, str] = {}
     # Typed loosely on purpose: callers' values are checked, not trusted.
-    for name, value in cast("Mapping[object, object]", headers).items():
+    pairs: Iterable[tuple[object, object]] = headers.items()
+    for name, value in pairs:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
             msg = (
                 f"{name[:60] if isinstance(name, str) else name!r} is not a valid HTTP header name"
