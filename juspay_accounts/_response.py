@@ -60,9 +60,9 @@ def _float(text: str) -> float | OutOfRangeNumber:
 
 def _int(text: str) -> int | float | OutOfRangeNumber:
     # As orjson: a whole number beyond 64 bits becomes a float (or is out of range).
-    if len(text) < 19:  # noqa: PLR2004 - always within 64 bits
+    if len(text) < 20:  # noqa: PLR2004 - 19 characters are always within 64 bits
         return int(text)
-    if len(text) <= 21:  # noqa: PLR2004 - may be within 64 bits
+    if len(text) == 20:  # noqa: PLR2004 - may be within 64 bits (21 never are)
         value = int(text)
         if _I64_MIN <= value <= _U64_MAX:
             return value
@@ -85,11 +85,11 @@ def _loads_stdlib(body: bytes) -> Any:  # noqa: ANN401 - JSON of any shape
     :class:`OutOfRangeNumber`, so that the hook that refuses it names its field; the
     decoder asks this parser again whenever orjson refuses a body.
     """
-    value = _STDLIB_DECODER.decode(body.decode("utf-8"))
+    value = _STDLIB_DECODER.decode(body.decode())
     # The substring test is a fast scan; the pattern is looked for only when it could match.
     if b"\\u" in body and _SURROGATE_ESCAPE.search(body):
         # Raises UnicodeEncodeError (a ValueError) if an escape decoded to a lone surrogate.
-        json.dumps(value, ensure_ascii=False, default=repr).encode("utf-8")
+        json.dumps(value, ensure_ascii=False, default=repr).encode()
     return value
 
 
@@ -124,7 +124,7 @@ _PERSONAL_VALUE: Final = re.compile(
 
 def _body_text(body: bytes) -> str:
     """The body as text for an exception: cut short, with account numbers, VPAs and names masked."""
-    text = body[: BODY_LIMIT * 2].decode("utf-8", errors="replace")
+    text = body[: BODY_LIMIT * 2].decode(errors="replace")
     text = _PERSONAL_VALUE.sub(lambda m: m.group(1) + '"<masked>"', text)
     return text[:BODY_LIMIT]
 
@@ -146,7 +146,7 @@ def _load_json(body: bytes) -> tuple[Any, str | None]:
         body = body[3:]
     if not body or body.isspace():
         return None, "the body is empty"
-    why = "the body is not JSON"
+    # Each parser either answers or says why not; the last one's reason is given.
     for parse in (_loads,) if _loads is _loads_stdlib else (_loads, _loads_stdlib):
         try:
             return parse(body), None
