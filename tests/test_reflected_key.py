@@ -63,6 +63,11 @@ REFLECTING: dict[str, Callable[[bytes, bytes], bytes]] = {
     "503 whose x-request-id is the header": lambda _, auth: answer(
         b"503 Busy", b"{}", b"x-request-id: %s\r\n" % auth
     ),
+    "503 whose x-request-id holds every form of the key at once": lambda _, auth: answer(
+        b"503 Busy",
+        b"{}",
+        b"x-request-id: %s %s %s\r\n" % (SECRET.encode(), auth, auth.replace(b"/", b"\\/")),
+    ),
     "302 whose Location holds the header": lambda _, auth: answer(
         b"302 Found", b"", b"Location: http://elsewhere.test/?a=%s\r\n" % auth.replace(b" ", b"+")
     ),
