@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts._converter import slot_setters
+from juspay_accounts._converter import page_builder, slot_setters
 
 MODELS = (ja.AccountPage, ja.CustomerAccount, ja.AccountDetails, ja.BankAccount)
 
@@ -47,6 +47,33 @@ def test_slot_built_equals_init_built() -> None:
     assert made == built
     assert hash(made) == hash(built)
     assert repr(made) == repr(built)
+
+
+def test_page_builder_matches_init() -> None:
+    """The decoder's page builder makes the page __init__ makes: every field, frozen headers."""
+    account = _example(ja.CustomerAccount)
+    answer = {"Content-Type": "application/json", "X-Request-Id": "req_7", "Link": "a"}
+    built = page_builder()((account,), 5, 1, 9, answer)  # type: ignore[arg-type]
+    made = ja.AccountPage(
+        accounts=(account,),  # type: ignore[arg-type]
+        offset=5,
+        count=1,
+        total=9,
+        request_id="req_7",
+        headers=answer,  # type: ignore[arg-type]
+    )
+    for field in attrs.fields(ja.AccountPage):
+        assert getattr(made, field.name) == getattr(built, field.name), field.name
+    assert "req_7" == built.request_id
+    assert "a" == built.headers["link"]  # looked up in any case
+    assert type(made.headers) is type(built.headers)
+    with pytest.raises(TypeError):
+        built.headers["link"] = "b"  # type: ignore[index]
+    assert made == built
+    assert repr(made) == repr(built)
+    # What the builder applies by hand: a new converter or validator would be skipped.
+    assert ["headers"] == [field.name for field in attrs.fields(ja.AccountPage) if field.converter]
+    assert [] == [field.name for field in attrs.fields(ja.AccountPage) if field.validator]
 
 
 def _example(model: type) -> object:
