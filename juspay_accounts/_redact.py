@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["REDACTED", "redact_answer", "redact_text", "secret_forms"]
+__all__ = ["REDACTED", "Secrets", "redact_answer", "redact_text", "secret_forms"]
 
 REDACTED: Final = "<redacted>"
 
@@ -29,8 +29,18 @@ REDACTED: Final = "<redacted>"
 _SHORTEST: Final = 8
 
 
+class Secrets(NamedTuple):
+    """The forms of one key to look for: as text (headers, messages) and as UTF-8 (bodies).
+
+    Made once per client (its settings keep it), so an answer costs only the searches.
+    """
+
+    text: tuple[str, ...]
+    raw: tuple[bytes, ...]
+
+
 @functools.lru_cache(maxsize=16)
-def secret_forms(authorization: str) -> tuple[str, ...]:
+def secret_forms(authorization: str) -> Secrets:
     """The texts that give the key away, from the ``Authorization`` value sent.
 
     The base64 form without its padding (so a reflection cut short after it is caught too),
@@ -38,7 +48,7 @@ def secret_forms(authorization: str) -> tuple[str, ...]:
     """
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "basic" or not token:
-        return ()
+        return Secrets((), ())
     try:
         key = base64.b64decode(token, validate=True).decode().removesuffix(":")
     except (binascii.Error, UnicodeDecodeError):
@@ -46,7 +56,8 @@ def secret_forms(authorization: str) -> tuple[str, ...]:
     unpadded = token.rstrip("=")
     forms = {unpadded, unpadded.replace("/", "\\/"), key}
     # Longest first, so that a form inside another is not replaced half-way.
-    return tuple(sorted((f for f in forms if len(f) >= _SHORTEST), key=len, reverse=True))
+    text = tuple(sorted((f for f in forms if len(f) >= _SHORTEST), key=len, reverse=True))
+    return Secrets(text, tuple(form.encode() for form in text))
 
 
 def redact_text(text: str, forms: tuple[str, ...]) -> str:
@@ -58,16 +69,17 @@ def redact_text(text: str, forms: tuple[str, ...]) -> str:
 
 
 def redact_answer(
-    headers: Mapping[str, str], body: bytes, forms: tuple[str, ...]
+    headers: Mapping[str, str], body: bytes, secrets: Secrets
 ) -> tuple[Mapping[str, str], bytes]:
     """The answer's headers and body with every form of the key replaced (unchanged if absent)."""
-    for raw in _encoded(forms):
+    for raw in secrets.raw:
         if raw in body:
             body = body.replace(raw, _REDACTED_BYTES)
     # One search per form in all the values at once (no form holds the "\n" that joins
     # them): a generator over every value and form cost about 15k instructions per answer
     # (perf change 3 in docs/performance-notes.md).
     values = "\n".join(headers.values())
+    forms = secrets.text
     for form in forms:
         if form in values:
             headers = CIMultiDictProxy(
@@ -78,9 +90,3 @@ def redact_answer(
 
 
 _REDACTED_BYTES: Final = REDACTED.encode()
-
-
-@functools.lru_cache(maxsize=16)
-def _encoded(forms: tuple[str, ...]) -> tuple[bytes, ...]:
-    """The forms as UTF-8, encoded once per key."""
-    return tuple(form.encode() for form in forms)

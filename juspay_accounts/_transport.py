@@ -22,7 +22,7 @@ import aiohttp
 
 from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request_failure
 from juspay_accounts._network import check_proxy, check_ssl_context, proxy_from_env, shown_proxy
-from juspay_accounts._redact import redact_answer, secret_forms
+from juspay_accounts._redact import redact_answer
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     ClientClosedError,
@@ -319,14 +319,11 @@ class Transport:
             if isinstance(exc, (RecursionError, NotImplementedError)):
                 raise  # a bug to see, not a session that cannot be used
             cause = exc
-            secrets = secret_forms(request.headers.get("Authorization", ""))
-            failure = self._failure(exc, url.host, time_limit, secrets)
+            failure = self._failure(exc, url.host, time_limit, request.secrets.text)
         else:
             # A server that reflects the request must not get the key into what the library
             # makes of its answer (errors, request ids, logs): see _redact.
-            answer_headers, body = redact_answer(
-                headers, body, secret_forms(request.headers.get("Authorization", ""))
-            )
+            answer_headers, body = redact_answer(headers, body, request.secrets)
             if debug:
                 _LOG.debug(
                     "%s %s -> %s (request id %s)",

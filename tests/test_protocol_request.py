@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import urllib.parse
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from juspay_accounts import _request
 
@@ -109,6 +112,28 @@ def test_hostile_ids_become_exactly_one_path_segment(customer_id: str, segment: 
     assert f"https://sandbox.juspay.in/customers/{segment}/customer-accounts/list" == str(
         request.url
     )
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9_.~-]+", fullmatch=True),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1),
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1),
+    ).filter(str.strip)
+)
+@example("100%")
+@example("a/b")
+@example("cst 1")
+@example("cst_1-.~")
+def test_every_id_is_encoded_as_quote_encodes_it(customer_id: str) -> None:
+    """The segment is quote(id, safe="") for every id: skipping quote() for plain ids changes nothing."""
+    expected = (
+        customer_id.replace(".", "%2E")
+        if customer_id in {".", ".."}
+        else urllib.parse.quote(customer_id, safe="")
+    )
+    request = _request.build_list_request(settings(), customer_id)
+    assert f"/customers/{expected}/customer-accounts/list" == request.url.raw_path
 
 
 @pytest.mark.parametrize("customer_id", ["", " ", "\t \n", "cst\r\nX-Evil: 1", "a\x00b", "a\x7fb"])
