@@ -227,6 +227,8 @@ def test_empty_list_never_claims_more() -> None:
         (b'{"list": null}', "required field missing @ $.list"),
         (b'{"list": {"a": 1}}', "expected a JSON array @ $.list"),
         (b"[" * 100_000, "nested too deeply"),
+        (b'{"list": []} {"list": []}', "the body is not JSON @ $"),
+        (b'{"list": []}\n]', "the body is not JSON @ $"),
     ],
 )
 def test_unreadable_success_body_raises_response_validation_error(
@@ -238,6 +240,13 @@ def test_unreadable_success_body_raises_response_validation_error(
     assert fragment in str(info.value)
     assert "hdr-req-1" == info.value.request_id
     assert 200 == info.value.status
+
+
+@pytest.mark.parametrize("body", [b' \r\n{"list": []}', b'{"list": []}\r\n \t', b'\n{"list": []}\n'])
+def test_white_space_around_the_body_is_read(body: bytes, json_path: str) -> None:
+    """JSON white space before or after the object is allowed, on both decoding paths."""
+    page = _response.decode_list_response(200, HEADERS, body)
+    assert ((), 0, 0) == (page.accounts, page.offset, page.total), json_path
 
 
 def test_bad_account_error_names_its_path() -> None:
