@@ -75,7 +75,7 @@ def _int(text: str) -> int | float | OutOfRangeNumber:
 _STDLIB_DECODER: Final = json.JSONDecoder(
     parse_float=_float, parse_int=_int, parse_constant=_out_of_range
 )
-_SCAN: Final = _STDLIB_DECODER.scan_once
+_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _STDLIB_DECODER.scan_once  # type: ignore[attr-defined]
 _JSON_SPACE: Final = " \t\n\r"
 
 

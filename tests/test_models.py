@@ -60,7 +60,7 @@ def test_page_builder_matches_init() -> None:
         count=1,
         total=9,
         request_id="req_7",
-        headers=answer,  # type: ignore[arg-type]
+        headers=answer,
     )
     for field in attrs.fields(ja.AccountPage):
         assert getattr(made, field.name) == getattr(built, field.name), field.name

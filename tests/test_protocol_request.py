@@ -126,7 +126,7 @@ def test_hostile_ids_become_exactly_one_path_segment(customer_id: str, segment: 
 @example("cst 1")
 @example("cst_1-.~")
 def test_every_id_is_encoded_as_quote_encodes_it(customer_id: str) -> None:
-    """The segment is quote(id, safe="") for every id: skipping quote() for plain ids changes nothing."""
+    """The segment is quote(id, safe="") for every id: plain ids skipping quote() change nothing."""
     expected = (
         customer_id.replace(".", "%2E")
         if customer_id in {".", ".."}

@@ -242,7 +242,9 @@ def test_unreadable_success_body_raises_response_validation_error(
     assert 200 == info.value.status
 
 
-@pytest.mark.parametrize("body", [b' \r\n{"list": []}', b'{"list": []}\r\n \t', b'\n{"list": []}\n'])
+@pytest.mark.parametrize(
+    "body", [b' \r\n{"list": []}', b'{"list": []}\r\n \t', b'\n{"list": []}\n']
+)
 def test_white_space_around_the_body_is_read(body: bytes, json_path: str) -> None:
     """JSON white space before or after the object is allowed, on both decoding paths."""
     page = _response.decode_list_response(200, HEADERS, body)
