@@ -129,7 +129,7 @@ class _Run:
         "exhausted",
         "fetch",
         "inbox",
-        "iterations",
+        "iterated",
         "on_close",
         "reading",
         "seen",
@@ -166,7 +166,7 @@ class _Run:
         self.source_error: BaseException | None = None
         self.exhausted = False
         self.closed = False
-        self.iterations = 0
+        self.iterated = False  # an ``async for`` (an _Iteration) has started on it
 
     def start(self, item: object) -> None:
         """Start fetching the customer ``item`` (an id read from the source) unless seen."""
@@ -237,11 +237,8 @@ class _Run:
                 self.tasks.discard(task)
                 if task.cancelled():
                     continue
-                # A task's exception is not a customer's failure (those are results) but a
-                # closed client, a bug, or an id of a wrong type.
-                failure = task.exception()
-                if failure is not None:
-                    raise failure
+                # Raises the task's exception, which is not a customer's failure (those are
+                # results) but a closed client, a bug, or an id of a wrong type.
                 return task.result()
             if self.source_error is not None:
                 raise self.source_error
@@ -268,16 +265,9 @@ class _Run:
         self.tasks, self.reading = set(), None
         if tasks or reading is not None:
             also = () if reading is None else (reading,)
+            # Every task that finished but was never taken is among them: cancel() above
+            # already kept it from warning that its exception was never retrieved.
             await asyncio.gather(*tasks, *also, return_exceptions=True)
-        self.forget_finished()
-
-    def forget_finished(self) -> None:
-        """Retrieve the outcome of tasks that finished but were never taken (no warning)."""
-        finished = self.inbox.finished
-        while finished:
-            task = finished.popleft()
-            if not task.cancelled():
-                task.exception()
 
     def drop(self) -> None:
         """Stop everything without awaiting: the iteration has been left, or dropped."""
@@ -311,15 +301,15 @@ class _Iteration(AsyncIterator["CustomerResult"]):
 
     def __init__(self, run: _Run) -> None:
         self._run = run
-        run.iterations += 1
+        run.iterated = True
 
     async def __anext__(self) -> CustomerResult:
         return await _next_or_stop(self._run)
 
     def __del__(self) -> None:
         # The loop was left (break, return, an exception) or the iterator dropped: no task
-        # refers to this object, so this runs at that moment.
-        self._run.iterations -= 1
+        # refers to this object, so this runs at that moment. One loop's end stops the run
+        # for every loop reading it, so a count of the live loops would not change a thing.
         self._run.drop()
 
 
@@ -398,7 +388,7 @@ class CustomerResultStream(AsyncIterator[CustomerResult]):
         """Cancel the work in flight when the fan-out is dropped, unless a loop is reading it."""
         # ``async for result in client.accounts_for_customers(ids)`` drops the fan-out at
         # once and keeps only the iterator: the loop's end is what stops the work then.
-        if not self._run.iterations:
+        if not self._run.iterated:
             self._run.drop()
 
 

@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 async def test_repr_says_how_far_it_came(fake: FakeJuspay, client: ja.AccountsClient) -> None:
     """The repr names the class, the bounds, what was started, and whether it is closed."""
     fake.add_account("cst_1")
-    stream = client.accounts_for_customers(["cst_1"], concurrency=3)
+    fake.add_account("cst_2")
+    stream = client.accounts_for_customers(["cst_1", "cst_2"], concurrency=3)
     assert "<CustomerResultStream concurrency=3 in_flight=0 started=0>" == repr(stream)
-    result = await anext(stream)
-    assert "cst_1" == result.customer_id
+    results = [await anext(stream), await anext(stream)]
+    assert ["cst_1", "cst_2"] == sorted(result.customer_id for result in results)
     await stream.aclose()
-    assert "<CustomerResultStream concurrency=3 in_flight=0 started=1 closed>" == repr(stream)
+    assert "<CustomerResultStream concurrency=3 in_flight=0 started=2 closed>" == repr(stream)
 
 
 async def stalled_source(log: list[str]) -> AsyncIterator[str]:
