@@ -17,10 +17,13 @@ import pytest
 
 import juspay_accounts as ja
 from juspay_accounts import _retry
+from juspay_accounts._ratelimit import RedisBudget, open_budget
 from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from juspay_accounts._ratelimit import Budget
 
 
 @attrs.define
@@ -86,6 +89,7 @@ async def run(
     attempt_timeout: float | None = 30.0,
     closed: asyncio.Event | None = None,
     stats: ja.ClientStats | None = None,
+    budget: Budget | None = None,
 ) -> object:
     """call_with_retries with the test's defaults."""
     return await call_with_retries(
@@ -96,6 +100,7 @@ async def run(
         customer_id="cst_1",
         closed=closed,
         stats=stats,
+        budget=budget,
     )
 
 
@@ -387,6 +392,133 @@ async def test_a_failing_sleep_fails_the_call(with_client: bool) -> None:
     closed = asyncio.Event() if with_client else None
     with pytest.raises(RuntimeError, match="the test's clock broke"):
         await run(Script(server_error(), "page"), RetryPolicy(sleep=broken), closed=closed)
+
+
+# -- the rate-limit budget --------------------------------------------------------------
+
+
+class SharedHold:
+    """A budget that is only a hold shared by processes: the Redis budget's hold, in memory.
+
+    Its rule is the Redis budget's own (``RedisBudget._wait_hold``): wait the hold out, or
+    fail at once when the wait would pass the call's deadline or ``max_retry_after``.
+    """
+
+    def __init__(self) -> None:
+        """No hold yet."""
+        self.until = 0.0
+
+    async def acquire(
+        self, policy: RetryPolicy, closed: asyncio.Event | None, deadline_at: float | None
+    ) -> None:
+        """Wait out the shared hold, as the Redis budget does."""
+        held = self.until - _retry._clock()
+        if held > 0:
+            sleep = _retry._sleeper(policy, closed)
+            await RedisBudget._wait_hold(held, policy, sleep, deadline_at)
+
+    async def share_hold(self, seconds: float) -> None:
+        """Hold every process back for ``seconds`` from now (never shorter)."""
+        self.until = max(self.until, _retry._clock() + seconds)
+
+    async def aclose(self) -> None:
+        """Nothing is open."""
+
+
+@pytest.mark.asyncio
+async def test_the_deadline_starts_after_the_budget_wait(clock: Clock) -> None:
+    """A call queued 1 s for a token gets its whole 10 s deadline after that wait."""
+    budget = open_budget(ja.RateLimit(1))
+    policy = RetryPolicy(deadline=10.0, sleep=clock.sleep)
+    assert "page" == await run(Script("page"), policy, attempt_timeout=None, budget=budget)
+    queued = Script("page")
+    assert "page" == await run(queued, policy, attempt_timeout=None, budget=budget)
+    assert [1.0] == clock.sleeps
+    assert [10.0] == queued.limits
+
+
+@pytest.mark.asyncio
+async def test_a_retry_waits_for_its_token_within_the_deadline(clock: Clock) -> None:
+    """A retry takes a token too: its 1 s wait for it comes out of the call's deadline."""
+    budget = open_budget(ja.RateLimit(1))
+    policy = RetryPolicy(deadline=10.0, sleep=clock.sleep)
+    script = Script(server_error(retry_after=0.0), "page")
+    assert "page" == await run(script, policy, attempt_timeout=None, budget=budget)
+    assert [0.0, 1.0] == clock.sleeps
+    assert [10.0, 9.0] == script.limits
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("clock")
+@pytest.mark.parametrize("retrying", [False, True], ids=["first attempt", "retry"])
+async def test_closing_ends_a_wait_for_the_budget(retrying: bool) -> None:
+    """Closing the client while a first attempt or a retry waits for a token ends the call."""
+    budget = open_budget(ja.RateLimit(1))
+    waiting = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        if seconds:  # the wait for the token; the retry's own wait is 0 s
+            waiting.set()
+            await asyncio.Event().wait()
+
+    policy = RetryPolicy(sleep=sleep)
+    closed = asyncio.Event()
+    if retrying:
+        script = Script(server_error(retry_after=0.0), "page")
+    else:
+        assert "page" == await run(Script("page"), policy, budget=budget, closed=closed)
+        script = Script("page")
+    call = asyncio.create_task(run(script, policy, budget=budget, closed=closed))
+    async with asyncio.timeout(5):  # a bound on the failure, not a wait: it takes ms
+        await waiting.wait()
+        closed.set()
+        with pytest.raises(ja.ClientClosedError):
+            await call
+    assert (1 if retrying else 0) == len(script.limits)
+
+
+@pytest.mark.asyncio
+async def test_a_429_is_shared_through_the_budget_capped(clock: Clock) -> None:
+    """A 429 asking for an hour holds the processes sharing the budget for max_retry_after."""
+    budget = SharedHold()
+    policy = RetryPolicy(max_retry_after=10.0, sleep=clock.sleep)
+    with pytest.raises(ja.RateLimitError):
+        await run(Script(server_error(429, retry_after=3600.0)), policy, budget=budget)
+    # Another process: its own client hold, the same budget.
+    assert "page" == await run(Script("page"), policy, hold=RateLimitHold(), budget=budget)
+    assert [10.25] == clock.sleeps
+
+
+@pytest.mark.asyncio
+async def test_the_budget_is_given_the_deadline_of_the_first_attempt(clock: Clock) -> None:
+    """A shared hold that would outlast the deadline fails the call before anything is sent."""
+    budget = SharedHold()
+    await budget.share_hold(5.0)
+    script = Script("page")
+    with pytest.raises(ja.RateLimitError, match=r"^not sent: Juspay rate-limited a process"):
+        await run(script, RetryPolicy(deadline=5.5, sleep=clock.sleep), budget=budget)
+    assert [] == script.limits
+    assert [] == clock.sleeps
+
+
+@pytest.mark.asyncio
+async def test_the_budget_is_given_the_deadline_of_a_retry(clock: Clock) -> None:
+    """A shared hold met by a retry that would outlast the deadline fails that retry unsent."""
+    budget = SharedHold()
+
+    class HeldMeanwhile(Script):
+        """The first attempt fails while another process's 429 holds the budget for 5 s."""
+
+        async def __call__(self, limit: float | None) -> object:
+            if not self.limits:
+                await budget.share_hold(5.0)
+            return await super().__call__(limit)
+
+    script = HeldMeanwhile(server_error(retry_after=0.0), "page")
+    policy = RetryPolicy(max_attempts=2, deadline=5.5, sleep=clock.sleep)
+    with pytest.raises(ja.RateLimitError, match=r"^not sent: Juspay rate-limited a process"):
+        await run(script, policy, budget=budget)
+    assert 1 == len(script.limits)
 
 
 # -- what is logged ------------------------------------------------------------------
