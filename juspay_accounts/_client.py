@@ -355,11 +355,17 @@ class AccountsClient:
                 a timeout), after any retries.
             ResponseValidationError: the answer is not the documented shape.
         """
-        client = self._for_call(timeout, headers, merchant_id)
+        # The common call, with no per-call option, is checked here without a call.
+        client = (
+            self
+            if timeout is KEEP and headers is None and merchant_id is None
+            else self._for_call(timeout, headers, merchant_id)
+        )
         request = _request.build_list_request(
             client._settings, customer_id, offset=offset, count=count, routing_id=routing_id
         )
-        return await client._fetcher.page(request, customer_id, offset, client._policy(retry))
+        policy = client._retry if retry is None else retry
+        return await client._fetcher.page(request, customer_id, offset, policy)
 
     def _policy(self, retry: RetryPolicy | None) -> RetryPolicy:
         return self._retry if retry is None else retry
