@@ -2,9 +2,9 @@
 
 Only ``opentelemetry-api`` is imported, and only if it is installed: without it the client
 holds ``None`` instead of a :class:`Tracing` and its only cost is that one attribute check.
-With the API but no SDK configured, each call asks the global provider once whether it is
-still the API's placeholder (about half a microsecond; see docs/performance.md) and starts
-no span.
+With the API but no SDK configured, the first call asks the API for the global provider
+(reading the environment); later calls only check that none has been set since, and start
+no span (see docs/performance-notes.md).
 
 What is recorded, and what never is:
 
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["HAVE_OTEL", "Tracing", "make_tracing"]
 
 _SCOPE: Final = "juspay_accounts"
+_UNKNOWN: Final = object()
 _TEMPLATE: Final = "/customers/{customer_id}/customer-accounts/list"
 
 
@@ -66,7 +67,14 @@ class Tracing:
         trace_customer_ids: Whether spans record the customer id.
     """
 
-    __slots__ = ("_attempt_attributes", "_attempt_name", "_customer_ids", "_provider", "_tracer")
+    __slots__ = (
+        "_asked",
+        "_attempt_attributes",
+        "_attempt_name",
+        "_customer_ids",
+        "_provider",
+        "_tracer",
+    )
 
     def __init__(
         self, provider: TracerProvider | None, *, base_url: str, trace_customer_ids: bool
@@ -74,6 +82,7 @@ class Tracing:
         """Prepare the attributes every attempt span shares; no tracer is looked up yet."""
         self._provider = provider
         self._tracer: Tracer | None = None
+        self._asked = False
         self._customer_ids = trace_customer_ids
         url = yarl.URL(base_url)
         template = url.path.rstrip("/") + _TEMPLATE
@@ -89,6 +98,17 @@ class Tracing:
         """The tracer to use, or ``None`` while no SDK is configured (nothing to record)."""
         if self._tracer is not None:
             return self._tracer
+        if (
+            self._asked
+            and self._provider is None
+            and getattr(otel_trace, "_TRACER_PROVIDER", _UNKNOWN) is None
+        ):
+            # Asked before, and still no global provider: get_tracer_provider() would look
+            # OTEL_PYTHON_TRACER_PROVIDER up in the environment again, about 8k
+            # instructions per call. The API keeps the global provider in this module
+            # variable; where a version does not, every call asks as below.
+            return None
+        self._asked = True
         provider = self._provider or otel_trace.get_tracer_provider()
         if isinstance(provider, otel_trace.ProxyTracerProvider | otel_trace.NoOpTracerProvider):
             return None  # the API's placeholder: an SDK may be configured later

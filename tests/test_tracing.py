@@ -13,6 +13,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util._once import Once
 
 import juspay_accounts as ja
 from juspay_accounts import _tracing
@@ -257,22 +258,38 @@ async def test_global_provider_configured_after_the_client(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Without tracer_provider, the global provider is used, even if set after the client."""
+    # A process sets its global provider once: start from "none set", restored afterwards.
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
     fake.add_account("cst_1")
     async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
         await client.list_accounts("cst_1")  # no SDK yet: nothing recorded
         assert () == exporter.get_finished_spans()
-        monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+        trace.set_tracer_provider(provider)  # as an application does, at any time
         await client.list_accounts("cst_1")
-    assert 2 == len(exporter.get_finished_spans())
+    names = sorted(span.name for span in exporter.get_finished_spans())
+    assert ["AccountsClient.list_accounts", _ATTEMPT] == names
 
 
 @pytest.mark.asyncio
-async def test_no_sdk_means_no_tracer(fake: FakeJuspay) -> None:
-    """With only the API installed, the client finds no tracer and starts no span."""
+async def test_no_sdk_means_no_span_and_one_provider_lookup(
+    fake: FakeJuspay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With only the API installed, no span is started, and the provider is looked up once."""
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    lookups = []
+    real = trace.get_tracer_provider
+
+    def counted() -> trace.TracerProvider:
+        lookups.append(1)
+        return real()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", counted)
     tracing = _tracing.make_tracing(None, base_url=fake.url, trace_customer_ids=False)
     assert tracing is not None
-    assert tracing.tracer() is None
-    assert tracing.start("list_accounts", "cst_1", None) is None
+    for _ in range(3):
+        assert tracing.start("list_accounts", "cst_1", None) is None
+    assert 1 == len(lookups)
 
 
 @pytest.mark.asyncio
@@ -284,7 +301,7 @@ async def test_noop_provider_switches_tracing_off(fake: FakeJuspay) -> None:
     ) as client:
         await client.list_accounts("cst_1")
         assert client._tracing is not None
-        assert client._tracing.tracer() is None
+        assert client._tracing.start("list_accounts", "cst_1", None) is None
 
 
 def test_works_without_opentelemetry(tmp_path: Path) -> None:
