@@ -55,7 +55,7 @@ def shown_proxy(url: yarl.URL | None) -> str | None:
         return None
     if url.user is None and url.password is None:
         return str(url)
-    return str(url.with_user(None)).replace("://", "://***@", 1)
+    return str(url.with_user("***").with_password(None))
 
 
 def check_ssl_context(ssl_context: object) -> ssl.SSLContext | None:

@@ -262,10 +262,8 @@ class Transport:
         proxy = self._proxy
         if proxy is None and self._trust_env:
             proxy = await asyncio.to_thread(proxy_from_env, url)  # may read files, as aiohttp
-        connector = aiohttp.TCPConnector(
-            limit=self._max_connections,
-            ssl=True if self._ssl_context is None else self._ssl_context,
-        )
+        # ssl=True: aiohttp's default context, which verifies.
+        connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl_context or True)
         session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), proxy=proxy
         )

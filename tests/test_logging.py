@@ -6,8 +6,14 @@ import logging
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
+
+import pytest
 
 import juspay_accounts as ja
+
+if TYPE_CHECKING:
+    from juspay_accounts.testing import FakeJuspay
 
 RETRIED_CALL = """
 import asyncio
@@ -48,3 +54,19 @@ def test_the_library_logger_has_a_null_handler() -> None:
     """The juspay_accounts logger carries a NullHandler, so Python's last resort stays quiet."""
     handlers = logging.getLogger(ja.__name__).handlers
     assert [logging.NullHandler] == [type(h) for h in handlers]
+
+
+@pytest.mark.asyncio
+async def test_debug_records_each_request_and_answer(
+    fake: FakeJuspay, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG: the method and path of each request, then its status and request id."""
+    fake.add_account("cst_1")
+    caplog.set_level(logging.DEBUG, logger="juspay_accounts")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+        page = await client.list_accounts("cst_1")
+    path = "/customers/cst_1/customer-accounts/list"
+    assert [
+        f"GET {path}",
+        f"GET {path} -> 200 (request id {page.request_id})",
+    ] == [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]

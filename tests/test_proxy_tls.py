@@ -188,6 +188,48 @@ async def test_trust_env_honours_no_proxy(
 
 
 @pytest.mark.parametrize(
+    ("proxy", "shown"),
+    [
+        ("http://proxy:3128", "http://proxy:3128"),
+        ("https://proxy:3128/", "https://proxy:3128/"),
+        ("http://alice@proxy:3128", "http://***@proxy:3128"),
+        ("http://:pw9@proxy:3128", "http://***@proxy:3128"),
+        ("http://alice:pw9@proxy:3128", "http://***@proxy:3128"),
+        (" http://proxy:3128 ", "http://proxy:3128"),
+        (yarl.URL("http://alice@proxy:3128"), "http://***@proxy:3128"),
+    ],
+)
+def test_proxy_shown_without_its_user_or_password(proxy: str, shown: str) -> None:
+    """The repr shows the proxy as given (spaces dropped), a user name or password masked."""
+    client = ja.AccountsClient("key", proxy=proxy)
+    expected = f"<AccountsClient base_url={client.base_url!r} proxy='{shown}' session=own>"
+    assert expected == repr(client)
+
+
+@pytest.mark.asyncio
+async def test_trust_env_ignores_an_unusable_proxy_with_a_warning(
+    fake: FakeJuspay, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A SOCKS proxy in HTTP_PROXY is skipped with a warning naming the scheme, never the URL."""
+    fake.add_account("cst_1")
+    for name in ("http_proxy", "NO_PROXY", "no_proxy", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "socks5://alice:pw9@127.0.0.1:9")
+    caplog.set_level(logging.WARNING, logger="juspay_accounts")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, trust_env=True) as client:
+        page = await client.list_accounts("cst_1")
+    assert 1 == len(page.accounts)
+    assert 1 == len(fake.requests)
+    assert [
+        (
+            "juspay_accounts",
+            logging.WARNING,
+            "ignoring the http proxy from the environment: not a usable URL",
+        )
+    ] == caplog.record_tuples
+
+
+@pytest.mark.parametrize(
     "proxy",
     [
         "ftp://alice:pw9@proxy:21",
@@ -195,6 +237,7 @@ async def test_trust_env_honours_no_proxy(
         "http://",
         "http://proxy:3128/path",
         "http://proxy:3128?x=1",
+        "http://proxy:3128#pw9",
         "not a url",
     ],
 )
@@ -214,8 +257,12 @@ async def test_session_options_with_a_given_session_are_refused() -> None:
             {"trust_env": True},
             {"ssl_context": ssl.create_default_context()},
         ):
-            with pytest.raises(ValueError, match="set them on that session"):
+            with pytest.raises(ValueError, match="set them on that session") as info:
                 ja.AccountsClient("key", session=session, **options)
+            assert (
+                "proxy, trust_env and ssl_context configure the session the client creates: "
+                "with session= given, set them on that session (or its connector) instead"
+            ) == str(info.value)
 
 
 # -- TLS ------------------------------------------------------------------------------

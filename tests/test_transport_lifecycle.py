@@ -108,10 +108,14 @@ async def test_session_with_auth_is_refused_when_the_client_is_built(fake: FakeJ
         warnings.simplefilter("ignore", DeprecationWarning)  # aiohttp 3.14 deprecates BasicAuth
         session = aiohttp.ClientSession(auth=aiohttp.BasicAuth("user", "password"))
     try:
-        with pytest.raises(ValueError, match="auth"):
+        with pytest.raises(ValueError, match="auth") as info:
             ja.AccountsClient(fake.api_key, base_url=fake.url, session=session)
     finally:
         await session.close()
+    assert (
+        "the session was created with auth=, which would clash with the API key's "
+        "Authorization header (aiohttp refuses both): pass a session without auth"
+    ) == str(info.value)
     assert [] == fake.requests
 
 
@@ -184,6 +188,7 @@ async def test_own_session_closed_under_the_client_is_a_library_error(fake: Fake
         session = client._transport.session
         assert session is not None
         await session.close()  # what the loop's shutdown does to it
-        with pytest.raises(ja.ClientClosedError, match="event loop is shutting down"):
+        with pytest.raises(ja.ClientClosedError) as info:
             await client.list_accounts("c")
+    assert "this client's session is closed: its event loop is shutting down" == info.value.args[0]
     assert 1 == len(fake.requests)

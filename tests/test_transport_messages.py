@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
 import juspay_accounts as ja
 from juspay_accounts import _failures, _request, _transport
@@ -56,10 +58,16 @@ def test_carries_request_ends_on_a_cycle() -> None:
     assert not _failures.carries_request(first)
 
 
+@pytest.mark.parametrize("encoding", [None, "identity", ""])
 @pytest.mark.asyncio
-async def test_a_refused_body_says_where_it_came_from(fake: FakeJuspay) -> None:
-    """A success body over max_response_bytes is refused with its status, rule and request id."""
-    fake.inject(Fault.respond(200, '{"list": []}' + " " * 100, headers={"x-request-id": "req_9"}))
+async def test_a_refused_body_says_where_it_came_from(
+    fake: FakeJuspay, encoding: str | None
+) -> None:
+    """A success body over max_response_bytes (not compressed) is refused unread, by its length."""
+    headers = {"x-request-id": "req_9"}
+    if encoding is not None:
+        headers["Content-Encoding"] = encoding
+    fake.inject(Fault.respond(200, '{"list": []}' + " " * 100, headers=headers))
     policy = ja.RetryPolicy.disabled()
     async with ja.AccountsClient(
         fake.api_key, base_url=fake.url, max_response_bytes=10, retry=policy
@@ -166,6 +174,66 @@ def test_a_timeout_the_client_did_not_set_is_described() -> None:
     ) == failure.args[0]
     timed = transport._failure(TimeoutError(), "api.juspay.in", 2.5)
     assert "no answer from api.juspay.in within 2.50 s" == timed.args[0]
+
+
+_KEY = "sk_live_0123456789"
+
+
+def _certificate_error() -> aiohttp.ClientConnectorCertificateError:
+    """Aiohttp's certificate failure, its reason quoting the key (as a hostile peer might)."""
+    key = ConnectionKey("api.juspay.in", 443, True, True, None, None, None)  # noqa: FBT003
+    reason = ssl.SSLCertVerificationError(1, f"certificate verify failed: {_KEY}")
+    return aiohttp.ClientConnectorCertificateError(key, reason)
+
+
+@pytest.mark.parametrize(
+    ("error", "time_limit", "kind", "message"),
+    [
+        (
+            TimeoutError(f"proxy said {_KEY}"),
+            None,
+            ja.APITimeoutError,
+            (
+                "no answer from api.juspay.in: TimeoutError: proxy said <redacted>, though this "
+                "client set no time limit (the session's own timeout or middleware did)"
+            ),
+        ),
+        (
+            aiohttp.ClientConnectionError(f"reset after {_KEY}"),
+            1.0,
+            ja.APIConnectionError,
+            "request to api.juspay.in failed: ClientConnectionError: reset after <redacted>",
+        ),
+        (
+            _certificate_error(),
+            1.0,
+            ja.APICertificateError,
+            (
+                "the TLS certificate of api.juspay.in could not be verified: "
+                "ClientConnectorCertificateError: Cannot connect to host api.juspay.in:443 "
+                "ssl:True [SSLCertVerificationError: (1, 'certificate verify failed: <redacted>')]"
+            ),
+        ),
+        (
+            RuntimeError(f"Session is closed {_KEY}"),
+            1.0,
+            ja.ClientClosedError,
+            (
+                "the aiohttp session cannot send from this event loop (RuntimeError: Session is "
+                f"closed <redacted>): {_failures.NEW_SESSION_HINT}"
+            ),
+        ),
+    ],
+)
+def test_each_failure_message_is_exact_and_without_the_key(
+    error: BaseException, time_limit: float | None, kind: type[ja.JuspayError], message: str
+) -> None:
+    """Every kind of transport failure gets its own error and words, the key replaced in them."""
+    failure = _failures.request_failure(
+        error, "api.juspay.in", time_limit, closed=False, secrets=(_KEY,)
+    )
+    assert kind is type(failure)
+    assert message == failure.args[0]
 
 
 @pytest.mark.asyncio
