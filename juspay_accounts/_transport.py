@@ -358,10 +358,8 @@ class Transport:
         success = 200 <= response.status < 300  # noqa: PLR2004 - the success range
         limit = self._max_response_bytes if success else _ERROR_BODY_BYTES
         length = response.content_length
-        if length is not None and response.headers.get("Content-Encoding", "identity") in (
-            "identity",
-            "",
-        ):
+        encoding = response.headers.get(aiohttp.hdrs.CONTENT_ENCODING, "identity")
+        if length is not None and encoding in ("identity", ""):
             if length <= limit:
                 return await response.read()
             if success:
