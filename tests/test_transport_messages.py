@@ -131,14 +131,17 @@ async def test_max_connections_bounds_the_requests_in_flight() -> None:
         assert 3 == len(fake.requests)
 
 
+@pytest.mark.parametrize("event_first", [False, True])
 @pytest.mark.asyncio
-async def test_a_closed_transport_refuses_to_send(fake: FakeJuspay) -> None:
-    """After aclose the transport sends nothing, even in the loop it served."""
+async def test_a_closed_transport_refuses_to_send(fake: FakeJuspay, event_first: bool) -> None:
+    """After aclose the transport sends nothing, even in the loop it served (and knows)."""
     transport = _transport.Transport(
         session=None, max_connections=1, timeout=5.0, max_response_bytes=100, stats=ja.ClientStats()
     )
     settings = _request.make_settings(api_key=fake.api_key, base_url=fake.url, user_agent="t")
     request = _request.build_list_request(settings, "cst_1")
+    if event_first:
+        assert not transport.closed_event().is_set()  # as the client asks before each call
     assert 404 == (await transport.send(request, 5.0))[0]
     await transport.aclose()
     with pytest.raises(ja.ClientClosedError) as info:
