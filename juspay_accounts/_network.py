@@ -36,7 +36,7 @@ def check_proxy(proxy: object) -> yarl.URL | None:
         url is None
         or url.scheme not in {"http", "https"}
         or not url.host
-        or url.path not in {"", "/"}
+        or url.path != "/"  # yarl gives "/" for no path at all
         or url.query_string
         or url.fragment
     ):

@@ -214,10 +214,12 @@ class Transport:
         if self._closed:
             msg = "this AccountsClient is closed; create a new one"
             raise ClientClosedError(msg)
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-            return
+        if self._loop is not None:
+            self._leave_loop(self._loop)
+        self._loop = asyncio.get_running_loop()
+
+    def _leave_loop(self, old: asyncio.AbstractEventLoop) -> None:
+        """Forget the finished loop ``old`` and what belonged to it, or say why not."""
         if self._given is not None:
             msg = (
                 "the aiohttp session passed to this client was used in another event loop, and "
@@ -229,15 +231,13 @@ class Transport:
                 "was closed without finalising async generators (asyncio.run and "
                 "asyncio.Runner do), so its session is still open: await client.aclose() "
                 "before the loop ends, and create a new client"
-                if self._loop.is_closed()
+                if old.is_closed()
                 else "is still open: create one client per event loop"
             )
             msg = f"this client's session belongs to another event loop, which {how}"
             raise ClientClosedError(msg)
-        # The old loop finished, closing its session on the way out: start afresh here.
-        self._loop = loop
-        self._owned = None
-        self._closer = None
+        # The old loop finished, closing its session on the way out: start afresh.
+        self._owned = self._closer = None
         self._closed_event = asyncio.Event()
 
     async def _open_session(self, url: yarl.URL) -> aiohttp.ClientSession:

@@ -238,6 +238,8 @@ async def test_trust_env_ignores_an_unusable_proxy_with_a_warning(
         "http://proxy:3128/path",
         "http://proxy:3128?x=1",
         "http://proxy:3128#pw9",
+        "http://alice:pw9@proxy:port",
+        "http://[::1",
         "not a url",
     ],
 )

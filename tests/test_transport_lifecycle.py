@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 import juspay_accounts as ja
+from juspay_accounts import _request, _transport
 from juspay_accounts._failures import NEW_SESSION_HINT
 from juspay_accounts.testing import FakeJuspay, Fault
 
@@ -210,3 +211,27 @@ async def test_own_session_closed_under_the_client_is_a_library_error(fake: Fake
             await client.list_accounts("c")
     assert "this client's session is closed: its event loop is shutting down" == info.value.args[0]
     assert 1 == len(fake.requests)
+
+
+def test_closing_in_a_later_loop_before_any_request_there(fake_in_a_thread: FakeJuspay) -> None:
+    """A transport moved to a new loop and closed there before it sends wakes that loop's waits."""
+    transport = _transport.Transport(
+        session=None, max_connections=1, timeout=5.0, max_response_bytes=100, stats=ja.ClientStats()
+    )
+    settings = _request.make_settings(
+        api_key=fake_in_a_thread.api_key, base_url=fake_in_a_thread.url, user_agent="t"
+    )
+    request = _request.build_list_request(settings, "cst_1")
+    assert 404 == asyncio.run(transport.send(request, 5.0))[0]
+
+    async def wait_then_close() -> bool:
+        closed = transport.closed_event()  # what a call in this loop asks for first
+        waiting = asyncio.create_task(closed.wait())
+        await transport.aclose()
+        async with asyncio.timeout(5):
+            await waiting
+        return closed.is_set()
+
+    assert asyncio.run(wait_then_close())
+    assert transport.closed
+    assert 1 == len(fake_in_a_thread.requests)
