@@ -124,9 +124,9 @@ class Transport:
         timeout: float | None,
         max_response_bytes: int,
         stats: ClientStats,
-        proxy: str | None = None,
-        trust_env: bool = False,
-        ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None,
+        trust_env: bool,
+        ssl_context: ssl.SSLContext | None,
     ) -> None:
         """Check the limits; no session is created yet."""
         if max_connections < 1:

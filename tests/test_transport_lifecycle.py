@@ -216,7 +216,14 @@ async def test_own_session_closed_under_the_client_is_a_library_error(fake: Fake
 def test_closing_in_a_later_loop_before_any_request_there(fake_in_a_thread: FakeJuspay) -> None:
     """A transport moved to a new loop and closed there before it sends wakes that loop's waits."""
     transport = _transport.Transport(
-        session=None, max_connections=1, timeout=5.0, max_response_bytes=100, stats=ja.ClientStats()
+        session=None,
+        max_connections=1,
+        timeout=5.0,
+        max_response_bytes=100,
+        stats=ja.ClientStats(),
+        proxy=None,
+        trust_env=False,
+        ssl_context=None,
     )
     settings = _request.make_settings(
         api_key=fake_in_a_thread.api_key, base_url=fake_in_a_thread.url, user_agent="t"

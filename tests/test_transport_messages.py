@@ -136,7 +136,14 @@ async def test_max_connections_bounds_the_requests_in_flight() -> None:
 async def test_a_closed_transport_refuses_to_send(fake: FakeJuspay, event_first: bool) -> None:
     """After aclose the transport sends nothing, even in the loop it served (and knows)."""
     transport = _transport.Transport(
-        session=None, max_connections=1, timeout=5.0, max_response_bytes=100, stats=ja.ClientStats()
+        session=None,
+        max_connections=1,
+        timeout=5.0,
+        max_response_bytes=100,
+        stats=ja.ClientStats(),
+        proxy=None,
+        trust_env=False,
+        ssl_context=None,
     )
     settings = _request.make_settings(api_key=fake.api_key, base_url=fake.url, user_agent="t")
     request = _request.build_list_request(settings, "cst_1")
@@ -168,7 +175,14 @@ async def test_a_closed_given_session_is_named(fake: FakeJuspay) -> None:
 def test_a_timeout_the_client_did_not_set_is_described() -> None:
     """A timeout with no client time limit (a middleware's) names the error and says so."""
     transport = _transport.Transport(
-        session=None, max_connections=1, timeout=None, max_response_bytes=1, stats=ja.ClientStats()
+        session=None,
+        max_connections=1,
+        timeout=None,
+        max_response_bytes=1,
+        stats=ja.ClientStats(),
+        proxy=None,
+        trust_env=False,
+        ssl_context=None,
     )
     failure = transport._failure(TimeoutError("slow proxy"), "api.juspay.in", None)
     assert isinstance(failure, ja.APITimeoutError)
