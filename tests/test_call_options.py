@@ -111,12 +111,16 @@ async def test_timeout_per_call_is_shorter(fake: FakeJuspay) -> None:
             await client.list_accounts("cst_1", timeout=0.05)
 
 
-async def test_timeout_none_per_call_lifts_the_client_limit(fake: FakeJuspay) -> None:
+@pytest.mark.parametrize("deadline", [60.0, None])
+async def test_timeout_none_per_call_lifts_the_client_limit(
+    fake: FakeJuspay, deadline: float | None
+) -> None:
     """timeout=None on a call waits for a slow answer the client's own timeout would cut."""
     _customers(fake, "cst_1")
     fake.inject(Fault.answer_late(0.2))
+    policy = ja.RetryPolicy(max_attempts=1, deadline=deadline)  # None: no limit at all
     async with ja.AccountsClient(
-        fake.api_key, base_url=fake.url, timeout=0.05, retry=ja.RetryPolicy.disabled()
+        fake.api_key, base_url=fake.url, timeout=0.05, retry=policy
     ) as client:
         page = await client.list_accounts("cst_1", timeout=None)
     assert 1 == len(page.accounts)
