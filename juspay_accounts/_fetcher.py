@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable
 
     from opentelemetry.context import Context
+    from opentelemetry.trace import Span
 
     from juspay_accounts._models import AccountPage, CustomerAccount
     from juspay_accounts._ratelimit import Budget
@@ -99,21 +100,17 @@ class PageFetcher:
 
         When tracing, the call's span is a child of ``parent`` (``None``: the current span).
         """
-        send = self._transport.send
+        send = functools.partial(self._transport.send, request)
+        decode = functools.partial(_response.decode_list_response, offset_sent=offset)
 
         async def attempt(time_limit: float | None) -> AccountPage:
-            status, headers, body = await send(request, time_limit)
-            return _response.decode_list_response(status, headers, body, offset_sent=offset)
+            return decode(*await send(time_limit))
 
         tracing = self.tracing
         span = None if tracing is None else tracing.start("list_accounts", customer_id, parent)
         run: Callable[[float | None], Awaitable[AccountPage]] = attempt
         if tracing is not None and span:
-            run = tracing.attempts(
-                span,
-                functools.partial(send, request),
-                functools.partial(_response.decode_list_response, offset_sent=offset),
-            )
+            run = tracing.attempts(span, send, decode)
         try:
             page = await call_with_retries(
                 run,
@@ -127,11 +124,9 @@ class PageFetcher:
                 budget=self._budget,
             )
         except BaseException as exc:
-            if tracing is not None and span:
-                tracing.end(span, exc, exc.request_id if isinstance(exc, JuspayError) else None)
+            Tracing.end(span, exc, exc.request_id if isinstance(exc, JuspayError) else None)
             raise
-        if tracing is not None and span:
-            tracing.end(span, None, page.request_id)
+        Tracing.end(span, None, page.request_id)
         return page
 
     def _walk_page(
@@ -148,7 +143,7 @@ class PageFetcher:
         return self.page(request, walk.customer_id, offset, policy, parent)
 
     async def walk(
-        self, walk: PageWalk, routing_id: str, policy: RetryPolicy, name: str = "iter_pages"
+        self, walk: PageWalk, routing_id: str, policy: RetryPolicy, name: str
     ) -> AsyncGenerator[AccountPage, None]:
         """Yield each page of ``walk``, without the accounts already yielded.
 
@@ -157,18 +152,14 @@ class PageFetcher:
         tracing = self.tracing
         span = None if tracing is None else tracing.start(name, walk.customer_id, None)
         parent = None if tracing is None else tracing.context(span)
-        failure: BaseException | None = None
         try:
             while (offset := walk.next_offset()) is not None:
                 page = await self._walk_page(walk, offset, routing_id, policy, parent)
                 yield walk.accept(page)
-        except BaseException as exc:
-            failure = exc
+        except BaseException as exc:  # closing the generator early included
+            _end_walk(span, walk, exc)
             raise
-        finally:
-            if span is not None:
-                span.set_attribute("juspay.pages", walk.pages)
-                Tracing.end(span, failure)
+        _end_walk(span, walk, None)
 
     @staticmethod
     async def accounts_in(
@@ -202,13 +193,9 @@ class PageFetcher:
                 page = await self._walk_page(walk, offset, routing_id, policy, parent)
                 pages.append(walk.accept(page).accounts)
         except BaseException as exc:
-            if span is not None:
-                span.set_attribute("juspay.pages", walk.pages)
-                Tracing.end(span, exc)
+            _end_walk(span, walk, exc)
             raise
-        if span is not None:
-            span.set_attribute("juspay.pages", walk.pages)
-            Tracing.end(span)
+        _end_walk(span, walk, None)
         return pages
 
     async def customer_accounts(
@@ -229,3 +216,10 @@ class PageFetcher:
         pages = await self.pages_of(walk, routing, policy, parent)
         # Most customers fit in one page: hand on its tuple without copying it.
         return pages[0] if len(pages) == 1 else tuple(itertools.chain.from_iterable(pages))
+
+
+def _end_walk(span: Span | None, walk: PageWalk, exc: BaseException | None) -> None:
+    """End a walk's span (if tracing), with the number of pages it fetched."""
+    if span is not None:
+        span.set_attribute("juspay.pages", walk.pages)
+        Tracing.end(span, exc)

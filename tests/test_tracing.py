@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -123,6 +124,39 @@ async def test_failed_call_span_names_the_error_class_only(
 
 
 @pytest.mark.asyncio
+async def test_failed_call_span_keeps_the_request_id(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A call that fails records the request id of the answer it failed on, as on success."""
+    fake.inject(Fault.respond(403, "no", headers={"x-request-id": "req-refused"}))
+    async with _client(fake, provider) as client:
+        with pytest.raises(ja.APIError) as failed:
+            await client.list_accounts("cst_1")
+    assert "req-refused" == failed.value.request_id
+    (call,) = _by_name(exporter.get_finished_spans(), "AccountsClient.list_accounts")
+    assert "req-refused" == (call.attributes or {})["juspay.request_id"]
+
+
+@pytest.mark.asyncio
+async def test_cancelled_call_ends_its_span_as_no_failure(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Cancelling a traced call raises CancelledError and ends its span, not marked failed."""
+    fake.inject(Fault.answer_late(30.0))
+    async with _client(fake, provider) as client:
+        call_task = asyncio.create_task(client.list_accounts("cst_1"))
+        async with asyncio.timeout(5):  # a bound on the failure, not a wait: it takes ms
+            while not fake.in_flight:  # noqa: ASYNC110 - polling the fake server's counter
+                await asyncio.sleep(0.005)
+        call_task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call_task
+    (call,) = _by_name(exporter.get_finished_spans(), "AccountsClient.list_accounts")
+    assert trace.StatusCode.UNSET == call.status.status_code
+    assert "error.type" not in (call.attributes or {})
+
+
+@pytest.mark.asyncio
 async def test_connection_failure_attempt_span(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -177,6 +211,23 @@ async def test_customer_id_only_when_opted_in(
 
 
 @pytest.mark.asyncio
+async def test_customer_id_on_walk_spans_when_opted_in(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """trace_customer_ids=True records the customer id on the walks' spans too."""
+    fake.add_account("cst_1")
+    async with _client(fake, provider, trace_customer_ids=True) as client:
+        [p async for p in client.iter_pages("cst_1")]
+        await client.all_accounts("cst_1")
+    spans = exporter.get_finished_spans()
+    walks = [
+        *_by_name(spans, "AccountsClient.iter_pages"),
+        *_by_name(spans, "AccountsClient.all_accounts"),
+    ]
+    assert ["cst_1", "cst_1"] == [(w.attributes or {})["juspay.customer_id"] for w in walks]
+
+
+@pytest.mark.asyncio
 async def test_call_span_is_a_child_of_the_callers_span(
     fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -212,6 +263,38 @@ async def test_page_walk_gets_a_parent_span(
     for walk in walks:
         assert 2 == sum(_parent_id(c) == _span_id(walk) for c in calls)
         assert 2 == (walk.attributes or {})["juspay.pages"]
+
+
+@pytest.mark.asyncio
+async def test_failed_walk_span_names_the_error_and_the_pages(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A walk that fails is marked failed with the error's class, and counts its pages."""
+    for _ in range(3):
+        fake.add_account("cst_1")
+    denied = "juspay_accounts.exceptions.PermissionDeniedError"
+    async with _client(fake, provider) as client:
+        pages = client.iter_pages("cst_1", page_size=2)
+        assert 2 == len((await anext(pages)).accounts)
+        fake.inject(Fault.respond(403, "no"), customer_id="cst_1")
+        with pytest.raises(ja.PermissionDeniedError):
+            await anext(pages)
+        fake.inject(Fault.respond(403, "no"), customer_id="cst_1")
+        with pytest.raises(ja.PermissionDeniedError):
+            await client.all_accounts("cst_1", page_size=2)
+    spans = exporter.get_finished_spans()
+    walks = [
+        *_by_name(spans, "AccountsClient.iter_pages"),
+        *_by_name(spans, "AccountsClient.all_accounts"),
+    ]
+    assert [(1, trace.StatusCode.ERROR, denied), (0, trace.StatusCode.ERROR, denied)] == [
+        (
+            (w.attributes or {})["juspay.pages"],
+            w.status.status_code,
+            (w.attributes or {})["error.type"],
+        )
+        for w in walks
+    ]
 
 
 @pytest.mark.asyncio
@@ -302,6 +385,23 @@ async def test_noop_provider_switches_tracing_off(fake: FakeJuspay) -> None:
         await client.list_accounts("cst_1")
         assert client._tracing is not None
         assert client._tracing.start("list_accounts", "cst_1", None) is None
+
+
+@pytest.mark.asyncio
+async def test_without_the_otel_extra_every_kind_of_call_works(
+    fake: FakeJuspay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the API taken for missing (in this process), calls, walks and fan-outs all work."""
+    monkeypatch.setattr(_tracing, "HAVE_OTEL", False)
+    for _ in range(3):
+        fake.add_account("cst_1")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+        assert client._tracing is None
+        assert 3 == len((await client.list_accounts("cst_1")).accounts)
+        assert [2, 1] == [len(p.accounts) async for p in client.iter_pages("cst_1", page_size=2)]
+        assert 3 == len(await client.all_accounts("cst_1", page_size=2))
+        results = await client.gather_accounts(["cst_1", "cst_2"], page_size=2)
+    assert [3, 0] == [len(results[c].accounts) for c in ("cst_1", "cst_2")]
 
 
 def test_works_without_opentelemetry(tmp_path: Path) -> None:
