@@ -66,7 +66,7 @@ class Settings:
         object.__setattr__(self, "scheme", base.scheme)
         object.__setattr__(self, "authority", base.raw_authority)
         object.__setattr__(self, "path_prefix", base.raw_path.rstrip("/"))
-        object.__setattr__(self, "secrets", secret_forms(self.headers.get("Authorization", "")))
+        object.__setattr__(self, "secrets", secret_forms(self.headers["Authorization"]))
 
 
 class Request(NamedTuple):

@@ -230,15 +230,25 @@ def test_the_largest_count_is_read(total: object, expected: int) -> None:
     assert expected == _response.decode_list_response(200, HEADERS, body).total
 
 
-@pytest.mark.parametrize("total", [10**18, "1000000000000000000"])
-def test_a_count_of_10_to_the_18_is_refused(total: object) -> None:
+@pytest.mark.parametrize("key", ["offset", "count", "total"])
+@pytest.mark.parametrize("value", [10**18, "1000000000000000000"])
+def test_a_count_of_10_to_the_18_is_refused(key: str, value: object) -> None:
     """10**18 and beyond is no real count: refused, naming the field."""
-    body = json.dumps({"list": [], "total": total}).encode()
+    body = json.dumps({"list": [], key: value}).encode()
     with pytest.raises(ja.ResponseValidationError) as info:
         _response.decode_list_response(200, HEADERS, body)
     assert (
-        f"expected a non-negative whole number, got {total!r:.40} @ $.total",
+        f"expected a non-negative whole number, got {value!r:.40} @ $.{key}",
     ) == info.value.errors
+
+
+@pytest.mark.parametrize("after", ["\x0b", "\x0c", "\u00a0", "\u2028"])
+def test_white_space_json_does_not_know_after_the_body_is_not_json(after: str) -> None:
+    """Only space, tab, CR and LF may follow the value (as orjson reads it), not other spaces."""
+    body = ('{"list": []}' + after).encode()
+    with pytest.raises(ja.ResponseValidationError) as info:
+        _response.decode_list_response(200, HEADERS, body)
+    assert ("the body is not JSON @ $",) == info.value.errors
 
 
 def test_a_lone_surrogate_escape_is_not_json() -> None:
