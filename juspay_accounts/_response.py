@@ -285,10 +285,10 @@ def _count_field(value: object, key: str, default: int, errors: list[str]) -> in
     """Read the count ``key``, which Juspay may send as a number or a string (or leave out)."""
     if value is None:
         return default
+    # A plain int reaches here only when it is out of range (decode_list_response takes
+    # the others as they are), and a bool is no count: both are refused below.
     number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer():
         number = int(value)
     elif isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 18:  # noqa: PLR2004 - see _MAX_COUNT
         number = int(value.strip())
