@@ -231,7 +231,7 @@ def test_the_largest_count_is_read(total: object, expected: int) -> None:
 
 
 @pytest.mark.parametrize("key", ["offset", "count", "total"])
-@pytest.mark.parametrize("value", [10**18, "1000000000000000000"])
+@pytest.mark.parametrize("value", [10**18, 1e18, "1000000000000000000"])
 def test_a_count_of_10_to_the_18_is_refused(key: str, value: object) -> None:
     """10**18 and beyond is no real count: refused, naming the field."""
     body = json.dumps({"list": [], key: value}).encode()
