@@ -131,6 +131,20 @@ def _mutation_scores(results: str) -> dict[str, Counter[str]]:
     return scores
 
 
+# What mutmut reports when the worker running a mutant died rather than the tests failing.
+CRASHED: Final = frozenset({"segfault", "suspicious"})
+
+
+def _mutants_with(results: str, statuses: frozenset[str]) -> list[str]:
+    """The names of the mutants whose status in ``mutmut results --all true`` is one of these."""
+    names = []
+    for line in results.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and "__mutmut_" in name and status in statuses:
+            names.append(name)
+    return names
+
+
 @nox.session
 def mutation(session: nox.Session) -> None:
     """Mutation testing of the core modules (mutmut); prints killed / total per module.
@@ -138,7 +152,8 @@ def mutation(session: nox.Session) -> None:
     Slow (tens of minutes on two cores), so not part of CI. ``nox -s mutation -- NAME...``
     runs only the mutants whose names match, e.g. ``"juspay_accounts._pagination*"``.
     Results are kept in ``mutants/``: delete it to start afresh. MUTMUT_MAX_CHILDREN sets
-    the number of workers (2). See docs/testing-the-library.md.
+    the number of workers (2). Mutants whose worker crashed are run once more, by name.
+    See docs/testing-the-library.md.
     """
     # The package itself is not installed: the tests must import the mutated copy that
     # mutmut writes to mutants/, not an installed one.
@@ -147,8 +162,15 @@ def mutation(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "uninstall", "--yes", "--quiet", "juspay-accounts")
     max_children = os.environ.get("MUTMUT_MAX_CHILDREN", "2")
     session.run("mutmut", "run", "--max-children", max_children, *session.posargs)
-    results = session.run("mutmut", "results", "--all", "true", silent=True)
-    scores = _mutation_scores(str(results))
+    results = str(session.run("mutmut", "results", "--all", "true", silent=True))
+    # A worker that crashed (a segfault or a kill of mutmut's forked worker, seen on the
+    # event-loop code) says nothing about the mutant: run those once more, by name.
+    crashed = _mutants_with(results, CRASHED)
+    if crashed:
+        session.log(f"running {len(crashed)} mutants again whose worker crashed")
+        session.run("mutmut", "run", "--max-children", max_children, *crashed)
+        results = str(session.run("mutmut", "results", "--all", "true", silent=True))
+    scores = _mutation_scores(results)
     if not scores:
         session.error("mutmut reported no mutants")
     session.log(f"{'module':<28} {'killed':>6} {'total':>6} {'score':>7}")
