@@ -38,6 +38,10 @@ class Secrets(NamedTuple):
     text: tuple[str, ...]
     raw: tuple[bytes, ...]
 
+    def __repr__(self) -> str:
+        """How many forms, never the forms themselves (they are the key)."""
+        return f"Secrets(<{len(self.text)} forms of the key>)"
+
 
 @functools.lru_cache(maxsize=16)
 def secret_forms(authorization: str) -> Secrets:

@@ -25,6 +25,7 @@ recorded (``juspay.customer_id``) only with ``trace_customer_ids=True``.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Final
 
 import yarl
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HAVE_OTEL", "Tracing", "make_tracing"]
 
+_LOG: Final = logging.getLogger("juspay_accounts")
 _SCOPE: Final = "juspay_accounts"
 _UNKNOWN: Final = object()
 _TEMPLATE: Final = "/customers/{customer_id}/customer-accounts/list"
@@ -106,10 +108,24 @@ class Tracing:
             # Asked before, and still no global provider: get_tracer_provider() would look
             # OTEL_PYTHON_TRACER_PROVIDER up in the environment again, about 8k
             # instructions per call. The API keeps the global provider in this module
-            # variable; where a version does not, every call asks as below.
+            # variable; where a version does not, every call asks as below. (So the
+            # environment is read at the first call: a provider named there later is not.)
             return None
         self._asked = True
-        provider = self._provider or otel_trace.get_tracer_provider()
+        provider = self._provider
+        if provider is None:
+            try:
+                provider = otel_trace.get_tracer_provider()
+            except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+                # e.g. OTEL_PYTHON_TRACER_PROVIDER naming a provider that is not installed:
+                # the API raises StopIteration, which a coroutine turns into RuntimeError.
+                _LOG.warning(
+                    "tracing is off: OpenTelemetry's global tracer provider could not be "
+                    "loaded (%s: %s)",
+                    type(exc).__name__,
+                    exc,
+                )
+                return None
         if isinstance(provider, otel_trace.ProxyTracerProvider | otel_trace.NoOpTracerProvider):
             return None  # the API's placeholder: an SDK may be configured later
         from juspay_accounts._version import __version__  # noqa: PLC0415 - once per client

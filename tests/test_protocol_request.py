@@ -215,3 +215,7 @@ def test_reprs_hide_the_authorization_header() -> None:
         assert token not in repr(value)
         assert KEY not in repr(value)
         assert "<redacted>" in repr(value)
+    # The key's forms the transport searches answers for: neither the key nor its base64.
+    shown = repr(request.secrets) + repr(settings().secrets) + str(request.secrets)
+    assert [] == [form for form in (KEY, token.split()[1].rstrip("=")) if form in shown]
+    assert "Secrets(<2 forms of the key>)" == repr(request.secrets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -373,6 +374,26 @@ async def test_no_sdk_means_no_span_and_one_provider_lookup(
     for _ in range(3):
         assert tracing.start("list_accounts", "cst_1", None) is None
     assert 1 == len(lookups)
+
+
+@pytest.mark.asyncio
+async def test_an_unloadable_provider_warns_once_and_fails_no_call(
+    fake: FakeJuspay, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OTEL_PYTHON_TRACER_PROVIDER naming no installed provider: tracing off, one warning."""
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    monkeypatch.setenv("OTEL_PYTHON_TRACER_PROVIDER", "no_such_provider")
+    fake.add_account("cst_1")
+    caplog.set_level(logging.WARNING, logger="juspay_accounts")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
+        pages = [await client.list_accounts("cst_1") for _ in range(3)]
+    assert [1, 1, 1] == [len(page.accounts) for page in pages]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "juspay_accounts"]
+    assert 1 == len(warnings), warnings
+    assert warnings[0].startswith(
+        "tracing is off: OpenTelemetry's global tracer provider could not be loaded ("
+    )
 
 
 @pytest.mark.asyncio
