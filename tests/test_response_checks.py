@@ -258,3 +258,12 @@ def test_a_lone_surrogate_escape_is_not_json() -> None:
     with pytest.raises(ja.ResponseValidationError) as info:
         _response.decode_list_response(200, HEADERS, body)
     assert ("the body is not JSON @ $",) == info.value.errors
+
+
+@pytest.mark.parametrize("before", ["x", "[", ",", "\x0c"])
+def test_one_stray_character_before_the_body_makes_it_not_json(before: str) -> None:
+    """A page after anything but JSON white space is refused, not read from its second character."""
+    body = (before + '{"list": []}').encode()
+    with pytest.raises(ja.ResponseValidationError) as info:
+        _response.decode_list_response(200, HEADERS, body)
+    assert ("the body is not JSON @ $",) == info.value.errors
