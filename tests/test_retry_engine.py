@@ -490,6 +490,30 @@ async def test_a_429_is_shared_through_the_budget_capped(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_429_on_a_retry_is_shared_through_the_budget(clock: Clock) -> None:
+    """A 429 with Retry-After on a retry, not only the first attempt, holds back the others."""
+    budget = SharedHold()
+    policy = RetryPolicy(max_attempts=2, sleep=clock.sleep)
+    script = Script(server_error(retry_after=0.0), server_error(429, retry_after=7.0))
+    with pytest.raises(ja.RateLimitError):
+        await run(script, policy, budget=budget)
+    # Another process: its own client hold, the same budget.
+    assert "page" == await run(Script("page"), policy, hold=RateLimitHold(), budget=budget)
+    assert [0.0, 7.25] == clock.sleeps
+
+
+@pytest.mark.asyncio
+async def test_a_budget_without_a_deadline(clock: Clock) -> None:
+    """With deadline=None, the wait for a token starts no deadline: the attempt's own timeout."""
+    budget = open_budget(ja.RateLimit(1))
+    policy = RetryPolicy(deadline=None, sleep=clock.sleep)
+    assert "page" == await run(Script("page"), policy, budget=budget)
+    queued = Script("page")
+    assert "page" == await run(queued, policy, attempt_timeout=30.0, budget=budget)
+    assert ([1.0], [30.0]) == (clock.sleeps, queued.limits)
+
+
+@pytest.mark.asyncio
 async def test_the_budget_is_given_the_deadline_of_the_first_attempt(clock: Clock) -> None:
     """A shared hold that would outlast the deadline fails the call before anything is sent."""
     budget = SharedHold()
