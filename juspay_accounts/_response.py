@@ -135,7 +135,8 @@ _PERSONAL_VALUE: Final = re.compile(
 
 def _body_text(body: bytes) -> str:
     """The body as text for an exception: cut short, with account numbers, VPAs and names masked."""
-    text = body[: BODY_LIMIT * 2].decode(errors="replace")
+    # Four bytes a character at most in UTF-8: enough bytes for BODY_LIMIT characters.
+    text = body[: BODY_LIMIT * 4].decode(errors="replace")
     text = _PERSONAL_VALUE.sub(lambda m: m.group(1) + '"<masked>"', text)
     return text[:BODY_LIMIT]
 
