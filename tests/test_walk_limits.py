@@ -173,3 +173,25 @@ async def test_total_that_keeps_shrinking_is_a_pagination_error(
         await walk_while_deleting()
     assert len(set(yielded)) == len(yielded)
     assert set(yielded) <= set(original)
+
+
+@pytest.mark.asyncio
+async def test_total_shrinking_a_fourth_time_gives_up_saying_so(
+    fake: FakeJuspay, client: ja.AccountsClient
+) -> None:
+    """Three restarts are made; the fourth shrink is a PaginationError naming what happened."""
+    seed(fake, 40)
+
+    async def walk_while_deleting() -> None:
+        async for _page in client.iter_pages("cst_1", page_size=2):
+            fake.remove_account("cst_1", fake_ids(fake)[0])
+
+    with pytest.raises(ja.PaginationError) as failed:
+        await walk_while_deleting()
+    assert (
+        "customer cst_1: total kept shrinking during the walk (4 times, now 36): accounts are "
+        "being deleted faster than they can be listed, so the list could have holes; retry later"
+    ) == failed.value.args[0]
+    assert ("cst_1", 0) == (failed.value.customer_id, failed.value.offset)
+    assert failed.value.request_id is not None
+    assert ["0", "2", "0", "0", "0"] == [r.query.get("offset") for r in fake.requests]
