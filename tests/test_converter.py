@@ -23,6 +23,7 @@ import juspay_accounts as ja
 from juspay_accounts import _response
 from juspay_accounts._converter import (
     InvalidValueError,
+    OutOfRangeNumber,
     _fast_account_hook,
     _strip_keys,
     describe_errors,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 DATA = Path(__file__).parent / "data"
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 FULL: dict[str, Any] = {
     "customer_account_id": "banh_1",
@@ -158,6 +160,23 @@ def test_minimal_upi_account(build: Callable[[], Any]) -> None:
             {"date_created": dt.datetime(2023, 6, 6, 13, 29, 49, tzinfo=dt.UTC)},
         ),
         (with_(FULL, currency=None, object="customer_account"), {"currency": None}),
+        (
+            with_(FULL, date_created="2023-06-06T13:29:49+05:30"),
+            {"date_created": dt.datetime(2023, 6, 6, 13, 29, 49, tzinfo=IST)},
+        ),
+        (
+            with_(FULL, last_validated=" 2023-06-07T00:00:00Z "),
+            {"last_validated": dt.datetime(2023, 6, 7, tzinfo=dt.UTC)},
+        ),
+        (
+            with_(FULL, last_validated="2023-06-07T00:00:00"),
+            {"last_validated": dt.datetime(2023, 6, 7, tzinfo=dt.UTC)},
+        ),
+        (with_(FULL, validation_amount="0." + "0" * 62), {"validation_amount": decimal.Decimal(0)}),
+        (
+            with_(MINIMAL, account_details={"vpa": 42}),
+            {"account_details": ja.AccountDetails(vpa="42")},
+        ),
     ],
     ids=[
         "numeric ids",
@@ -171,6 +190,11 @@ def test_minimal_upi_account(build: Callable[[], Any]) -> None:
         "legacy key",
         "padded timestamp",
         "null currency, extra key",
+        "date_created with an offset",
+        "padded last_validated",
+        "last_validated without an offset",
+        "amount text of 64 characters",
+        "numeric vpa",
     ],
 )
 def test_lenient_values(
@@ -213,6 +237,17 @@ def test_bank_account_fields(
 
 
 @BUILDERS
+def test_numbers_in_every_bank_field_are_read_as_text(build: Callable[[], Any]) -> None:
+    """A number in any bank account field is read as its text, as the string hooks do."""
+    raw = details(account=1191, name=5, ifsc=8032, juspay_bank_code=12, bank_name=7)
+    account = build()(raw, ja.CustomerAccount).account_details.bank_account
+    assert (
+        ja.BankAccount(account="1191", name="5", ifsc="8032", juspay_bank_code="12", bank_name="7")
+        == account
+    )
+
+
+@BUILDERS
 def test_null_bank_account_and_vpa(build: Callable[[], Any]) -> None:
     """``null`` for the bank account or the VPA is None, not an error."""
     raw = with_(FULL, account_details={"bank_account": None, "vpa": None})
@@ -220,9 +255,8 @@ def test_null_bank_account_and_vpa(build: Callable[[], Any]) -> None:
 
 
 LONG = "x" * 50
-AMOUNT_RULE = (
-    "an amount below 10**12 with at most 4 decimal places (digits, as a number or a string)"
-)
+IN_RANGE = "an amount below 10**12 with at most 4 decimal places"
+AMOUNT_RULE = f"{IN_RANGE} (digits, as a number or a string)"
 BAD_ACCOUNTS = pytest.mark.parametrize(
     ("raw", "message", "path"),
     [
@@ -298,6 +332,36 @@ BAD_ACCOUNTS = pytest.mark.parametrize(
             ".validation_amount",
         ),
         (with_(FULL, validation_amount=[1]), "expected an amount, got list", ".validation_amount"),
+        (
+            with_(FULL, validation_amount=10**12),
+            f"expected {IN_RANGE}, got 1000000000000",
+            ".validation_amount",
+        ),
+        (
+            with_(FULL, validation_amount=-(10**12)),
+            f"expected {IN_RANGE}, got -1000000000000",
+            ".validation_amount",
+        ),
+        (
+            with_(FULL, validation_amount=1e13),
+            f"expected {IN_RANGE}, got 10000000000000.0",
+            ".validation_amount",
+        ),
+        (
+            with_(FULL, validation_amount="1" * 50),
+            f"expected {IN_RANGE}, got {'1' * 40!r}",
+            ".validation_amount",
+        ),
+        (
+            with_(FULL, validation_amount="0." + "0" * 63),
+            f"expected {AMOUNT_RULE}, got {'0.' + '0' * 38!r}",
+            ".validation_amount",
+        ),
+        (
+            with_(FULL, validation_amount=OutOfRangeNumber("1." + "0" * 50 + "e999")),
+            f"expected a finite amount, got 1.{'0' * 38}",
+            ".validation_amount",
+        ),
     ],
 )
 
