@@ -168,3 +168,21 @@ def test_a_page_without_repeats_comes_back_as_it_is() -> None:
     first = page(["a", "b"], 0, 2)
     assert first is walk.accept(first)
     assert walk.next_offset() is None
+
+
+def test_past_the_rewalked_offsets_a_page_of_old_accounts_is_refused() -> None:
+    """Re-walking excuses old accounts only below where the walk had got to, not from there."""
+    walk = PageWalk("c", page_size=2)
+    walk.accept(page(["a", "b"], 0, 6))
+    walk.accept(page(["c", "d"], 2, 5))  # total shrank: walk again from 0, up to offset 4
+    assert 0 == walk.next_offset()
+    walk.accept(page(["a", "b"], 0, 5))
+    walk.accept(page(["c", "d"], 2, 5))
+    assert 4 == walk.next_offset()
+    with pytest.raises(ja.PaginationError) as refused:
+        walk.accept(page(["a", "b"], 4, 5))
+    assert (
+        "customer c: the page at offset 4 holds only accounts already returned: the server "
+        "seems to ignore offset"
+    ) == refused.value.args[0]
+    assert 4 == refused.value.offset
