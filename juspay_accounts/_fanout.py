@@ -283,6 +283,11 @@ class _Run:
 async def _next_or_stop(run: _Run) -> CustomerResult:
     try:
         result = await run.next()
+    except GeneratorExit:
+        # This call is being closed without being awaited to its end (collected after its
+        # loop closed): stop the work, but a closing coroutine must not await.
+        run.drop()
+        raise
     except BaseException:
         # Cancelled, or a bug, a bad id or the source's error surfaced: stop everything
         # before raising.

@@ -180,3 +180,31 @@ def test_dropping_a_fan_out_after_its_loop_closed_raises_nothing(
     del stream
     gc.collect()
     assert [] == unraisable
+
+
+def test_a_waiting_call_collected_after_its_loop_closed_goes_quietly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A next result still awaited when its loop closes is collected without awaiting again."""
+    loop = asyncio.new_event_loop()
+    started = []
+
+    async def fetch(customer_id: str) -> tuple[ja.CustomerAccount, ...]:
+        started.append(customer_id)
+        await asyncio.Event().wait()
+        return ()
+
+    stream = ja.CustomerResultStream(fetch, ["stalled"], concurrency=1)
+    waiting = loop.create_task(anext(stream))
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.run_until_complete(asyncio.sleep(0))
+    assert ["stalled"] == started
+    loop.set_exception_handler(lambda _loop, _context: None)  # "destroyed but pending"
+    loop.close()
+    unraisable: list[str] = []
+    monkeypatch.setattr(
+        sys, "unraisablehook", lambda u: unraisable.append(f"{u.exc_type.__name__}: {u.exc_value}")
+    )
+    del waiting, stream
+    gc.collect()
+    assert [] == unraisable
