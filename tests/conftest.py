@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 import juspay_accounts as ja
+from juspay_accounts import _response
 from juspay_accounts.testing import FakeJuspay
 
 if TYPE_CHECKING:
@@ -162,3 +163,18 @@ def fake_in_a_thread() -> Iterator[FakeJuspay]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
         loop.close()
+
+
+@pytest.fixture(params=["orjson", "stdlib"])
+def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Decode with orjson, then on the stdlib path a plain install takes (both, in turn).
+
+    Modules whose every case should run on both paths use it with
+    ``pytestmark = pytest.mark.usefixtures("json_path")``.
+    """
+    if request.param == "orjson":
+        orjson = pytest.importorskip("orjson")
+        monkeypatch.setattr(_response, "_loads", orjson.loads)
+    else:
+        monkeypatch.setattr(_response, "_loads", _response._loads_stdlib)
+    return str(request.param)

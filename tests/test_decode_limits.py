@@ -180,17 +180,6 @@ def test_fast_hook_and_detailed_converter_agree_on_amounts(amount: object) -> No
 BOM = b"\xef\xbb\xbf"
 
 
-@pytest.fixture(params=["orjson", "stdlib"])
-def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Decode with orjson, or force the stdlib path as a plain install has it."""
-    if request.param == "orjson":
-        orjson = pytest.importorskip("orjson")
-        monkeypatch.setattr(_response, "_loads", orjson.loads)
-    else:
-        monkeypatch.setattr(_response, "_loads", _response._loads_stdlib)
-    return str(request.param)
-
-
 def outcome(body: bytes) -> object:
     """The page, or the error's class and messages."""
     try:

@@ -20,15 +20,8 @@ HEADERS = CIMultiDict({"x-request-id": "hdr-req-1", "Content-Type": "application
 UTC = dt.UTC
 
 
-@pytest.fixture(autouse=True, params=["orjson", "stdlib"])
-def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run every decode case twice: with orjson, and on the stdlib path a plain install takes."""
-    if request.param == "orjson":
-        orjson = pytest.importorskip("orjson")
-        monkeypatch.setattr(_response, "_loads", orjson.loads)
-    else:
-        monkeypatch.setattr(_response, "_loads", _response._loads_stdlib)
-    return str(request.param)
+# Every case runs with orjson and on the stdlib path (the json_path fixture, conftest.py).
+pytestmark = pytest.mark.usefixtures("json_path")
 
 
 def body_of(name: str) -> Any:  # noqa: ANN401 - JSON

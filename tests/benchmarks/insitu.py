@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from instructions import COLLECTED, VALGRIND, build_hooks, child  # noqa: E402
+from instructions import build_hooks, callgrind_count, child  # noqa: E402
 
 LIBRARY = ("full", "no-decoding", "no-redaction", "no-retries", "bare-transport", "direct")
 RAW = ("raw", "raw-url-object", "raw-library-request", "raw-no-decoding")
@@ -103,31 +101,7 @@ def stub(variant: str, base: str) -> str:  # noqa: C901 - one stub per part, in 
 
 def count(variant: str, n: int, base: str, hooks: Path) -> int:
     """Instructions of one child running ``n`` lookups of ``variant``."""
-    env = {**os.environ, "PYTHONHASHSEED": "0", "JUSPAY_BENCH_HOOKS": str(hooks)}
-    env.pop("PYTHONDEVMODE", None)
-    done = subprocess.run(
-        [
-            VALGRIND,
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            "--instr-atstart=no",
-            sys.executable,
-            __file__,
-            "--child",
-            variant,
-            str(n),
-            base,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    found = COLLECTED.search(done.stderr)
-    if done.returncode or found is None:
-        msg = f"{variant} failed:\n{done.stderr[-2000:]}"
-        raise RuntimeError(msg)
-    return int(found.group(1))
+    return callgrind_count(__file__, ["--child", variant, str(n), base], hooks)
 
 
 def main() -> None:

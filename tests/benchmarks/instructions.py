@@ -142,10 +142,13 @@ def build_hooks(directory: Path) -> Path | None:
 # -- the parent: counting -----------------------------------------------------------------
 
 
-def count_instructions(
-    impl: str, case: str, count: int, loop: str, decoder: str, *, base: str, hooks: Path | None
-) -> int:
-    """The instructions one child executes, as callgrind counts them."""
+def callgrind_count(script: str, args: list[str], hooks: Path | None) -> int:
+    """The instructions ``python script args`` executes under callgrind.
+
+    With ``hooks`` (see :func:`build_hooks`), only what the child runs between its start and
+    stop marks is counted; without, the whole process. The hash seed is fixed, so that two
+    runs of the same child execute (nearly) the same instructions.
+    """
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     env.pop("PYTHONDEVMODE", None)
     if hooks is not None:
@@ -157,14 +160,8 @@ def count_instructions(
             "--callgrind-out-file=/dev/null",
             f"--instr-atstart={'no' if hooks is not None else 'yes'}",
             sys.executable,
-            __file__,
-            "--child",
-            impl,
-            case,
-            str(count),
-            base,
-            loop,
-            decoder,
+            script,
+            *args,
         ],
         capture_output=True,
         text=True,
@@ -174,9 +171,18 @@ def count_instructions(
     )
     found = COLLECTED.search(done.stderr)
     if done.returncode or found is None:
-        msg = f"the child failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        msg = f"the child {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}"
         raise RuntimeError(msg)
     return int(found.group(1))
+
+
+def count_instructions(
+    impl: str, case: str, count: int, loop: str, decoder: str, *, base: str, hooks: Path | None
+) -> int:
+    """The instructions one child executes, as callgrind counts them."""
+    return callgrind_count(
+        __file__, ["--child", impl, case, str(count), base, loop, decoder], hooks
+    )
 
 
 def count_or_none(

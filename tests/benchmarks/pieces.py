@@ -15,13 +15,12 @@ import asyncio
 import ctypes
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from instructions import COLLECTED, VALGRIND, build_hooks
+from instructions import build_hooks, callgrind_count
 
 STEPS = (
     "lookup_without_network",
@@ -116,30 +115,7 @@ def child(step: str, n: int, decoder: str) -> None:
 
 def count(step: str, n: int, hooks: Path, decoder: str) -> int:
     """Instructions of one child."""
-    env = {**os.environ, "PYTHONHASHSEED": "0", "JUSPAY_BENCH_HOOKS": str(hooks)}
-    done = subprocess.run(
-        [
-            VALGRIND,
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            "--instr-atstart=no",
-            sys.executable,
-            __file__,
-            "--child",
-            step,
-            str(n),
-            decoder,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    found = COLLECTED.search(done.stderr)
-    if done.returncode or found is None:
-        msg = f"{step} failed:\n{done.stderr[-2000:]}"
-        raise RuntimeError(msg)
-    return int(found.group(1))
+    return callgrind_count(__file__, ["--child", step, str(n), decoder], hooks)
 
 
 def main() -> None:
