@@ -11,7 +11,6 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp import web
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -400,28 +399,15 @@ async def test_an_unloadable_provider_warns_once_and_fails_no_call(
 @pytest.mark.parametrize("traced", [False, True])
 @pytest.mark.asyncio
 async def test_an_answer_without_offset_takes_the_one_sent_traced_or_not(
-    provider: TracerProvider, traced: bool
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter, traced: bool
 ) -> None:
     """A page whose answer leaves ``offset`` out is at the offset sent, with or without spans."""
-
-    async def handle(_request: web.Request) -> web.Response:
-        return web.json_response({"list": [], "total": 9})
-
-    app = web.Application()
-    app.router.add_get("/customers/{customer}/customer-accounts/list", handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        async with ja.AccountsClient(
-            "k", base_url=url, tracer_provider=provider if traced else trace.NoOpTracerProvider()
-        ) as client:
-            page = await client.list_accounts("cst_1", offset=5)
-    finally:
-        await runner.cleanup()
+    fake.inject(Fault.respond(200, '{"list": [], "total": 9}'))
+    chosen = provider if traced else trace.NoOpTracerProvider()
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, tracer_provider=chosen) as client:
+        page = await client.list_accounts("cst_1", offset=5)
     assert (5, 9) == (page.offset, page.total)
+    assert traced == bool(_by_name(exporter.get_finished_spans(), _ATTEMPT))
 
 
 @pytest.mark.asyncio
