@@ -30,8 +30,8 @@ from juspay_accounts._models import (
     ValidationStatus,
 )
 from juspay_accounts._pagination import DEFAULT_MAX_PAGES
+from juspay_accounts._policy import DEFAULT_RETRY_STATUSES, RetryPolicy
 from juspay_accounts._ratelimit import RateLimit
-from juspay_accounts._retry import DEFAULT_RETRY_STATUSES, RetryPolicy
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES
 from juspay_accounts._version import __version__

@@ -18,10 +18,11 @@ from juspay_accounts._environments import SANDBOX_URL
 from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse_single_id
 from juspay_accounts._fetcher import PageFetcher
 from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_int_or_none
-from juspay_accounts._ratelimit import RateLimit, open_budget
+from juspay_accounts._policy import RetryPolicy
+from juspay_accounts._ratelimit import RateLimit, open_store
 from juspay_accounts._request import KEEP, Keep
-from juspay_accounts._retry import RetryPolicy
 from juspay_accounts._stats import ClientStats
+from juspay_accounts._throttle import Throttle
 from juspay_accounts._tracing import Tracing, make_tracing
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT, Transport
 from juspay_accounts.exceptions import ClientClosedError, JuspayError
@@ -184,7 +185,7 @@ class AccountsClient:
             self._transport,
             timeout=timeout,
             stats=self._stats,
-            budget=None if rate_limit is None else open_budget(rate_limit),
+            throttle=Throttle(None if rate_limit is None else open_store(rate_limit)),
             # None without the otel extra: then tracing costs one attribute check per call.
             tracing=make_tracing(
                 tracer_provider,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from juspay_accounts import _request, _response
 from juspay_accounts._pagination import PageWalk
-from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
+from juspay_accounts._retry import call_with_retries
 from juspay_accounts._tracing import Tracing
 from juspay_accounts.exceptions import JuspayError
 
@@ -28,27 +28,27 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
     from juspay_accounts._models import AccountPage, CustomerAccount
-    from juspay_accounts._ratelimit import Budget
+    from juspay_accounts._policy import RetryPolicy
     from juspay_accounts._stats import ClientStats
+    from juspay_accounts._throttle import Throttle
     from juspay_accounts._transport import Transport
 
 __all__ = ["PageFetcher"]
 
 
 class PageFetcher:
-    """Fetch pages over one client's transport, sharing its rate-limit hold and its counts.
+    """Fetch pages over one client's transport, sharing its throttle and its counts.
 
     Args:
         settings: The client's checked settings (base URL and headers).
         transport: Where requests go.
         timeout: The time limit of one attempt (``None`` for none).
         stats: Where retries are counted (the transport counts requests).
-        budget: The client's rate limit, opened (``None`` for none): every attempt takes
-            a token from it, and a 429's hold is shared through it.
+        throttle: The client's 429 hold and rate budget: every attempt goes through it.
         tracing: The client's OpenTelemetry tracing, ``None`` without the otel extra.
     """
 
-    __slots__ = ("_budget", "_hold", "_settings", "_stats", "_timeout", "_transport", "tracing")
+    __slots__ = ("_settings", "_stats", "_throttle", "_timeout", "_transport", "tracing")
 
     def __init__(
         self,
@@ -57,24 +57,23 @@ class PageFetcher:
         *,
         timeout: float | None,
         stats: ClientStats,
-        budget: Budget | None = None,
+        throttle: Throttle,
         tracing: Tracing | None = None,
     ) -> None:
-        """Start with no rate-limit hold; nothing is sent yet."""
+        """Nothing is sent yet."""
         self.tracing = tracing
         self._settings = settings
         self._transport = transport
         self._timeout = timeout
         self._stats = stats
-        self._budget = budget
-        self._hold = RateLimitHold()
+        self._throttle = throttle
 
     def derive(
         self, settings: _request.Settings, timeout: tuple[float | None] | None
     ) -> PageFetcher:
         """A fetcher with other settings (and ``timeout[0]``, when given) sharing the rest.
 
-        The rate-limit hold, the budget, the transport, the counts and the tracing are the
+        The throttle (429 hold and budget), the transport, the counts and the tracing are the
         same objects: a ``with_options`` view of a client waits out the same hold.
         """
         view = copy.copy(self)
@@ -84,9 +83,8 @@ class PageFetcher:
         return view
 
     async def aclose(self) -> None:
-        """Close the rate-limit budget (its Redis connection, if any)."""
-        if self._budget is not None:
-            await self._budget.aclose()
+        """Close the throttle's budget (its Redis connections, if any)."""
+        await self._throttle.aclose()
 
     async def page(
         self,
@@ -122,12 +120,11 @@ class PageFetcher:
                 run,
                 policy=policy,
                 attempt_timeout=self._timeout,
-                hold=self._hold,
+                throttle=self._throttle,
                 customer_id=customer_id,
                 # Set when the client closes: ends the waits between attempts.
                 closed=self._transport.closed_event(),
                 stats=self._stats,
-                budget=self._budget,
             )
         except BaseException as exc:
             if span is not None:

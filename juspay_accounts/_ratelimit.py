@@ -1,53 +1,56 @@
 """A client-side rate limit: how many requests may start per second, in one process or many.
 
-Two things are kept in the limit's store, and so shared by everything that uses the same
-store and key:
+:class:`RateLimit` is the value users configure. Its store keeps the budget, a token bucket
+of ``burst`` tokens refilling at ``per_second`` (GCRA, the generic cell rate algorithm: one
+"theoretical arrival time", TAT, per key), and is asked for tokens by the client's throttle
+(:mod:`._throttle`), which decides who waits and for how long:
 
-- the budget: a token bucket of ``burst`` tokens refilling at ``per_second`` (GCRA, the
-  generic cell rate algorithm: one "theoretical arrival time" per key). Every attempt,
-  retries included, takes a token before it starts;
-- with a Redis store, the rate-limit hold: a 429 with ``Retry-After`` seen by one process
-  holds back every process until then (in one process the client's own hold does that).
+- :class:`MemoryStore` keeps it in the client, on the package's clock (tests fake it);
+- :class:`RedisStore` keeps it in Redis, with the 429 hold that every process shares: one
+  Lua script checks the hold and takes tokens in one atomic step, on the Redis server's
+  own clock (``TIME``), so hosts whose clocks differ share it fairly.
 
-``memory://`` keeps the budget in the client (a dozen lines below, on the retry clock so
-tests can fake time). ``redis://`` keeps both in Redis through ``pyrate-limiter``'s GCRA
-Lua script (one atomic check-and-take per attempt) and the ``redis`` asyncio client: the
-optional ``redis`` extra.
+A store only ever takes tokens that are free *now*: nothing is reserved for a later start,
+so a caller that gives up leaves nothing behind. The ``redis`` extra brings redis-py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import math
-import random
-import time
-import urllib.parse
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 import attrs
 
-from juspay_accounts import _retry
-from juspay_accounts.exceptions import RateLimitError, RateLimitStoreError
+from juspay_accounts import _timing
+from juspay_accounts.exceptions import ClientClosedError, RateLimitStoreError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Awaitable, Callable
+    from collections.abc import AsyncGenerator, Awaitable
 
-    from juspay_accounts._retry import RetryPolicy
-
-__all__ = ["Budget", "RateLimit", "open_budget"]
+__all__ = [
+    "STORE_TIMEOUT",
+    "MemoryStore",
+    "RateLimit",
+    "RedisStore",
+    "Store",
+    "Verdict",
+    "open_store",
+]
 
 _LOG: Final = logging.getLogger("juspay_accounts")
-_REDIS_SCHEMES: Final = frozenset({"redis", "rediss", "unix"})
-_EXTRA_HINT: Final = "install the redis extra: pip install 'juspay-accounts[redis]'"
-# How long one Redis command may take before the call fails with RateLimitStoreError:
-# a Redis that is down refuses at once; one that is unreachable must not hang the call.
+_REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
+_EXTRA_HINT: Final = (
+    "install the redis extra: pip install 'juspay-accounts[redis]' (from a clone of the "
+    "repository: pip install '.[redis]')"
+)
 STORE_TIMEOUT: Final = 2.0
-# pyrate-limiter's Rate takes whole requests per whole milliseconds: express per_second
-# over 1000 s so that rates like 0.5 or 2.5 per second stay exact to a thousandth.
-_RATE_INTERVAL_MS: Final = 1_000_000
+"""Seconds one Redis command may take before the call fails with RateLimitStoreError."""
+_MIN_RATE: Final = 0.001  # one request every 1000 s
+# Floating-point slack when counting the tokens a bucket holds (0.3 / 0.1 is 2.9999...).
+_EPSILON: Final = 1e-9
 
 
 def _positive_rate(_instance: object, _attribute: object, value: Any) -> None:  # noqa: ANN401
@@ -55,9 +58,9 @@ def _positive_rate(_instance: object, _attribute: object, value: Any) -> None:  
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not math.isfinite(value)
-        or value < 0.001  # noqa: PLR2004 - one request every 1000 s, the finest rate kept
+        or value < _MIN_RATE
     ):
-        msg = f"per_second must be a number of at least 0.001, got {value!r}"
+        msg = f"per_second must be a number of at least {_MIN_RATE}, got {value!r}"
         raise ValueError(msg)
 
 
@@ -77,77 +80,113 @@ def _store(_instance: object, _attribute: object, value: object) -> None:
     if not isinstance(value, str):
         msg = f"store must be a string such as 'memory://' or 'redis://host:6379/0', got {value!r}"
         raise TypeError(msg)
-    if value == "memory://":
-        return
-    scheme = urllib.parse.urlsplit(value).scheme
-    if scheme not in _REDIS_SCHEMES:
+    if value != "memory://" and not value.startswith(_REDIS_SCHEMES):
+        # The scheme alone is quoted: the rest of a URL may hold a password.
+        scheme = value.partition("://")[0] if "://" in value else value[:0]
         msg = (
-            f"store must be 'memory://' or a redis://, rediss:// or unix:// URL, "
-            f"got one with scheme {scheme!r}"
+            "store must be 'memory://' or a redis://, rediss:// or unix:// URL, "
+            f"got one with scheme {scheme[:16]!r}"
         )
         raise ValueError(msg)
 
 
-def _redacted(url: str) -> str:
-    """The store URL without its password, for reprs, logs and messages."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")[2]
-    user = f"{parts.username}:" if parts.username else ":"
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
+def redis_connection(url: str) -> dict[str, Any]:
+    """The connection settings of a Redis URL, read by redis-py's own parser, checked.
 
-
-def _require_redis_extra() -> None:
+    Raises:
+        ValueError: redis-py cannot read it, it names no host (a password with an
+            unencoded ``/``, ``#``, ``?`` or ``@`` cuts the host off), or its database
+            is not a number. The message quotes nothing of the URL past its scheme.
+        RateLimitStoreError: the ``redis`` extra is not installed.
+    """
     try:
-        import pyrate_limiter  # noqa: F401, PLC0415 - only to see that the extra is there
-        import redis.asyncio  # noqa: F401, PLC0415
+        from redis.asyncio.connection import parse_url  # noqa: PLC0415 - the optional extra
     except ImportError as exc:
-        msg = (
-            "a redis:// rate-limit store needs the redis and pyrate-limiter packages: "
-            + _EXTRA_HINT
-        )
+        msg = f"a redis:// rate-limit store needs the redis package: {_EXTRA_HINT}"
         raise RateLimitStoreError(msg) from exc
+    scheme = url.partition("://")[0]
+    problem = None
+    try:
+        settings = parse_url(url)
+    except Exception as exc:  # noqa: BLE001 - any failure of the parser is a bad URL
+        problem = f"redis-py cannot read it ({type(exc).__name__})"
+    else:
+        path = url.partition("://")[2].partition("?")[0].partition("#")[0]
+        if scheme == "unix":
+            if not settings.get("path"):
+                problem = "it names no socket path"
+        elif not settings.get("host"):
+            problem = "it names no host"
+        elif "/" in path.rpartition("@")[2] and "db" not in settings:
+            problem = "its database is not a number"
+    if problem is not None:
+        msg = (
+            f"store is not a usable {scheme}:// URL: {problem}; a password holding "
+            "'/', '#', '?', '@' or '%' must be percent-encoded (urllib.parse.quote(pw, safe=''))"
+        )
+        raise ValueError(msg) from None
+    return dict(settings)
+
+
+def _display(url: str) -> str:
+    """Where a store lives, for reprs, logs and messages: never its password."""
+    if url == "memory://":
+        return url
+    settings = redis_connection(url)
+    scheme = url.partition("://")[0]
+    user = settings.get("username") or ""
+    secret = ":***" if settings.get("password") else ""
+    at = f"{user}{secret}@" if user or secret else ""
+    db = settings.get("db", 0)
+    if scheme == "unix":
+        return f"unix://{at}{settings['path']}?db={db}"
+    host = settings["host"]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{at}{host}:{settings.get('port', 6379)}/{db}"
 
 
 @attrs.frozen
 class RateLimit:
     """How many requests a client may start per second, in one process or across many.
 
-    ``AccountsClient(..., rate_limit=RateLimit(20))`` starts no more than 20 requests a
-    second (retries included) after a first burst of at most ``burst``, across every call
-    on the client. With ``store="redis://host:6379/0"`` every process using the same store
-    and ``key`` shares that one budget, and a 429 with ``Retry-After`` seen by any of them
-    holds them all back.
+    ``AccountsClient(..., rate_limit=RateLimit(20))`` starts at most ``burst + 20 * t``
+    requests in any window of ``t`` seconds (retries included), across every call on the
+    client. With ``store="redis://host:6379/0"`` every process using the same store and
+    ``key`` shares that one budget, timed by the Redis server's clock, and a 429 with
+    ``Retry-After`` seen by any of them holds them all back.
 
     Attributes:
         per_second: Requests that may start per second, on average (0.5 is one every two
-            seconds).
+            seconds), exactly: any rate from 0.001 up.
         burst: How many may start at once after a quiet spell; ``None`` means
             ``per_second`` (rounded down, at least 1). ``1`` spaces every request evenly.
         store: ``"memory://"`` keeps the budget in the client; ``"redis://host:port/db"``
-            (or ``rediss://``, ``unix://``) shares it through Redis, and needs the
-            ``redis`` extra. A password in the URL never appears in reprs, logs or errors.
+            (or ``rediss://``, ``unix:///path.sock?db=0``) shares it through Redis 5 or
+            newer, and needs the ``redis`` extra. The URL is read by redis-py's own parser
+            when the limit is made; its password, in any form, never appears in a repr, a
+            log or an error.
         key: The name of the budget in the store: processes with the same store and key
             share one budget.
 
     Raises:
         ValueError: ``per_second`` below 0.001, ``burst`` below 1, an empty ``key``, or a
-            store that is neither ``memory://`` nor a Redis URL.
+            store that is neither ``memory://`` nor a Redis URL redis-py can read (the
+            message quotes no password).
         RateLimitStoreError: a Redis store without the ``redis`` extra installed.
     """
 
     per_second: float = attrs.field(validator=_positive_rate)
     burst: int | None = attrs.field(default=None, kw_only=True, validator=_burst)
     store: str = attrs.field(
-        default="memory://", kw_only=True, validator=_store, repr=lambda url: repr(_redacted(url))
+        default="memory://", kw_only=True, validator=_store, repr=lambda url: repr(_display(url))
     )
     key: str = attrs.field(default="juspay-accounts", kw_only=True, validator=_key)
 
     def __attrs_post_init__(self) -> None:
-        """Fail at construction, not at the first call, when the Redis extra is missing."""
+        """Read a Redis URL now, not at the first call: a bad one fails here."""
         if self.shared:
-            _require_redis_extra()
+            redis_connection(self.store)
 
     @property
     def bucket_size(self) -> int:
@@ -160,53 +199,81 @@ class RateLimit:
         return self.store != "memory://"
 
 
-class Budget(Protocol):
-    """What the retry loop needs from a rate limit (one per client)."""
+class Verdict(NamedTuple):
+    """A store's answer to "may these start now?"."""
 
-    async def acquire(
-        self, policy: RetryPolicy, closed: asyncio.Event | None, deadline_at: float | None
-    ) -> None:
-        """Wait until one more attempt may start, and take its token."""
+    taken: int
+    """Tokens taken, from 0 up to the number asked for."""
+    wait: float
+    """When fewer were taken: seconds until the next token is free (0.0 otherwise)."""
+    held: float
+    """Seconds a shared 429 hold has still to run (nothing is taken while it does)."""
+
+
+class Store(Protocol):
+    """Where a budget's tokens are kept: asked by the throttle, which does the waiting."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether others share the store (its waits are then real, and re-checked)."""
+
+    async def take(self, wanted: int, *, waited: bool) -> Verdict:
+        """Take up to ``wanted`` tokens that are free now.
+
+        ``waited``: the caller has just slept the ``wait`` this store last gave.
+        """
+
+    def give_back(self, count: int) -> None:
+        """Return tokens that were taken but will not be used."""
 
     async def share_hold(self, seconds: float) -> None:
-        """Hold back every process sharing the budget for ``seconds`` (after a 429)."""
+        """Hold back every process sharing the store for ``seconds`` (after a 429)."""
 
     async def aclose(self) -> None:
-        """Release what the budget holds open (connections)."""
+        """Release what the store holds open; it takes nothing after this."""
 
 
-def open_budget(limit: RateLimit) -> Budget:
-    """The runtime budget for one client under ``limit``."""
+def open_store(limit: RateLimit) -> Store:
+    """The runtime store for one client under ``limit``."""
     if limit.shared:
-        return RedisBudget(limit)
-    return LocalBudget(limit)
+        return RedisStore(limit)
+    return MemoryStore(limit)
 
 
-class LocalBudget:
-    """The budget kept in the client: GCRA, on the retry clock, waiting with the policy's sleep.
+class MemoryStore:
+    """The budget kept in the client: GCRA on the package's clock."""
 
-    Each attempt reserves the next free start time at once and sleeps until then, so
-    many waiting calls cost one computation each, not a poll per freed token.
-    """
+    __slots__ = ("_due", "_emission", "_tat", "_tolerance")
 
-    __slots__ = ("_emission", "_tat", "_tolerance")
+    shared: Final = False  # a constant of the class: the protocol's read-only property
 
     def __init__(self, limit: RateLimit) -> None:
-        """An empty (full) bucket for ``limit``."""
+        """A full bucket for ``limit``."""
         self._emission = 1.0 / limit.per_second
         self._tolerance = limit.bucket_size * self._emission
-        self._tat = -math.inf  # the theoretical arrival time: when the bucket is next full
+        self._tat = -math.inf  # the theoretical arrival time: the bucket is full before it
+        self._due = -math.inf  # when the next token is free, as last told to a caller
 
-    async def acquire(
-        self, policy: RetryPolicy, closed: asyncio.Event | None, deadline_at: float | None
-    ) -> None:
-        """Reserve the next start time and wait for it (the deadline does not shorten it)."""
-        del deadline_at  # the client's own hold is checked by the retry loop
-        now = _retry._clock()  # noqa: SLF001 - the package's one clock seam
-        self._tat = max(self._tat, now) + self._emission
-        start_at = self._tat - self._tolerance
-        if start_at > now:
-            await _retry._sleeper(policy, closed)(start_at - now)  # noqa: SLF001
+    async def take(self, wanted: int, *, waited: bool) -> Verdict:
+        """Take what is free now; after a full wait, the token waited for is free."""
+        now = _timing.clock()
+        if waited:
+            # The wait ran its course, even when the policy's sleep skipped it (tests).
+            now = max(now, self._due)
+        tat = max(self._tat, now)
+        free = math.floor((now + self._tolerance - tat) / self._emission + _EPSILON)
+        taken = min(wanted, max(free, 0))
+        tat += taken * self._emission
+        self._tat = tat
+        if taken == wanted:
+            return Verdict(taken, 0.0, 0.0)
+        wait = tat + self._emission - self._tolerance - now
+        self._due = now + wait
+        return Verdict(taken, wait, 0.0)
+
+    def give_back(self, count: int) -> None:
+        """As if those takes had never happened (a TAT before now is a full bucket)."""
+        self._tat -= count * self._emission
 
     async def share_hold(self, seconds: float) -> None:
         """Nothing to share: the client's own hold already holds back its calls."""
@@ -215,177 +282,206 @@ class LocalBudget:
         """Nothing is open."""
 
 
-class RedisBudget:
-    """The budget and the rate-limit hold kept in Redis, shared by every process using them.
+# KEYS: the budget's TAT (integer microseconds on Redis's clock), the 429 hold.
+# ARGV: emission interval (µs), tolerance (burst * emission, µs), tokens wanted, tokens
+# given back first. Returns {taken, wait µs, hold ms, 1 if a stored TAT was unreadable}.
+# TIME before a write needs effects replication: the default from Redis 5 on.
+_TAKE: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local emission = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local back = tonumber(ARGV[4])
+local tat = now
+local reset = 0
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local v = tonumber(stored)
+  -- No take leaves the TAT more than the tolerance ahead: anything else is another
+  -- client's garbage, NaN or infinity, and is reset rather than slept on.
+  if v == nil or v ~= v or v > now + tolerance + emission then
+    reset = 1
+  elseif v > now then
+    tat = v
+  end
+end
+tat = math.max(tat - back * emission, now)
+local held = redis.call('PTTL', KEYS[2])
+local taken = 0
+local wait = 0
+if held > 0 then
+  wait = 0
+else
+  held = 0
+  local free = math.floor((now + tolerance - tat) / emission + 1e-9)
+  taken = math.min(wanted, math.max(free, 0))
+  tat = tat + taken * emission
+  if taken < wanted then
+    wait = math.ceil(tat + emission - tolerance - now)
+  end
+end
+if tat > now then
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+elseif stored then
+  redis.call('DEL', KEYS[1])
+end
+return {taken, wait, held, reset}
+"""
 
-    The budget is ``pyrate-limiter``'s GCRA (its Lua script checks and takes a token in one
-    atomic step); the hold is one key whose time to live is the hold. Within a process one
-    call at a time asks Redis (a lock), so a thousand waiting calls do not poll it a
-    thousand times per freed token. Waits are real: the budget is shared with other
-    processes, so a faked sleep could not speed it up.
+# KEYS: the 429 hold. ARGV: milliseconds. Lengthens the hold, never shortens it.
+_HOLD: Final = """
+local ms = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ms then
+  redis.call('SET', KEYS[1], '429', 'PX', ms)
+end
+return 0
+"""
+
+
+class RedisStore:
+    """The budget and the 429 hold kept in Redis, shared by every process that uses them.
+
+    One script call per batch of tokens, however many callers of this process wait: the
+    throttle asks for all of them at once. Every command is bounded by
+    :data:`STORE_TIMEOUT`, so a Redis that stops answering fails its callers in time.
     """
+
+    shared: Final = True  # a constant of the class: the protocol's read-only property
 
     def __init__(self, limit: RateLimit) -> None:
         """Configure the connection (opened at the first call) and the GCRA for ``limit``."""
-        import pyrate_limiter  # noqa: PLC0415 - the optional extra
-        import redis.asyncio  # noqa: PLC0415
-        import redis.backoff  # noqa: PLC0415
+        import redis.asyncio  # noqa: PLC0415 - the optional extra
+        import redis.exceptions  # noqa: PLC0415
 
-        self._where = _redacted(limit.store)
-        self._redis_errors: tuple[type[BaseException], ...] = (
+        self._where = _display(limit.store)
+        self._settings = redis_connection(limit.store)
+        self._password = self._settings.get("password") or None
+        self._errors: tuple[type[BaseException], ...] = (
             redis.exceptions.RedisError,
             OSError,
             TimeoutError,
         )
-        self._connect = functools.partial(
-            redis.asyncio.Redis.from_url,
-            limit.store,
-            socket_connect_timeout=STORE_TIMEOUT,
-            socket_timeout=STORE_TIMEOUT,
-            # One quiet reconnection (a restarted Redis leaves dead pooled connections),
-            # no backoff: a Redis that is down fails the call within STORE_TIMEOUT.
-            retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 1),
-        )
-        self._state_store = functools.partial(
-            pyrate_limiter.RedisStateStore, key=f"{limit.key}:budget"
-        )
-        # Connections and the lock belong to one event loop: made for each loop in turn
-        # (a client built at module level serves successive asyncio.run calls).
+        emission = 1_000_000 / limit.per_second
+        self._args = (repr(emission), repr(limit.bucket_size * emission))
+        self._keys = (f"{limit.key}:budget", f"{limit.key}:hold")
+        # Connections belong to one event loop: made for each loop in turn (a client built
+        # at module level serves successive asyncio.run calls).
         self._bound: _LoopBound | None = None
-        self._algorithm = pyrate_limiter.GCRA()
-        self._rates = [
-            pyrate_limiter.Rate(
-                round(limit.per_second * _RATE_INTERVAL_MS / 1000),
-                _RATE_INTERVAL_MS,
-                burst=limit.bucket_size,
-            )
-        ]
-        self._hold_key = f"{limit.key}:hold"
-
-    async def _for_this_loop(self) -> _LoopBound:
-        """The connection pool and lock of the running loop, made on its first call."""
-        loop = asyncio.get_running_loop()
-        bound = self._bound
-        if bound is None or bound.loop is not loop:
-            # An earlier loop's pool was closed as that loop shut down (see _close_with_loop).
-            client = self._connect()
-            closer = _close_with_loop(client, self._redis_errors)
-            await anext(closer)
-            bound = self._bound = _LoopBound(
-                loop, client, self._state_store(client), asyncio.Lock(), closer
-            )
-        return bound
+        self._given_back = 0  # returned with the next take: no round trip of its own
+        self._closed = False
+        self._reset_seen = False
 
     def __repr__(self) -> str:
         """Where the budget lives, without the password."""
-        return f"<RedisBudget {self._where}>"
+        return f"<RedisStore {self._where}>"
+
+    async def _for_this_loop(self) -> _LoopBound:
+        """The connection pool and scripts of the running loop, made on its first call."""
+        import redis.asyncio  # noqa: PLC0415 - the optional extra
+        import redis.backoff  # noqa: PLC0415
+
+        loop = asyncio.get_running_loop()
+        bound = self._bound
+        if bound is None or bound.loop is not loop:
+            # An earlier loop's pool was closed as that loop shut down (close_with_loop).
+            pool = redis.asyncio.ConnectionPool(
+                **self._settings,
+                socket_connect_timeout=STORE_TIMEOUT,
+                socket_timeout=STORE_TIMEOUT,
+                # One quiet reconnection (a restarted Redis leaves dead pooled connections).
+                retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 1),
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
+            closer = _timing.close_with_loop(pool.aclose, self._errors)
+            await anext(closer)
+            bound = self._bound = _LoopBound(
+                loop, client.register_script(_TAKE), client.register_script(_HOLD), closer
+            )
+        return bound
 
     async def _ask(self, command: Awaitable[Any], what: str) -> Any:  # noqa: ANN401 - Redis replies
+        """Await one Redis command within STORE_TIMEOUT, as a RateLimitStoreError if it fails."""
         try:
-            return await command
-        except self._redis_errors as exc:
+            async with asyncio.timeout(STORE_TIMEOUT):
+                return await command
+        except self._errors as exc:
+            if self._closed:  # closed under the command's feet: that is the news
+                raise self._closed_error() from None
+            detail = str(exc)
+            if self._password:
+                detail = detail.replace(self._password, "***")
+            failure = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
             msg = (
                 f"not sent: the rate limit's Redis store {self._where} could not {what} "
-                f"({type(exc).__name__}: {exc})"
+                f"within {STORE_TIMEOUT:g} s ({failure})"
             )
         # Chain nothing: a Redis error can carry the connection's settings.
         raise RateLimitStoreError(msg) from None
 
-    async def acquire(
-        self, policy: RetryPolicy, closed: asyncio.Event | None, deadline_at: float | None
-    ) -> None:
-        """Wait out any shared hold, then for a token; fail if the hold is too long."""
-        sleep = (
-            asyncio.sleep if closed is None else _retry._interruptible(asyncio.sleep, closed)  # noqa: SLF001
+    def _closed_error(self) -> ClientClosedError:
+        return ClientClosedError(
+            "the client was closed: its rate limit's store takes no more tokens"
         )
-        bound = await self._for_this_loop()
-        async with bound.lock:
-            while True:
-                held_ms = await self._ask(bound.client.pttl(self._hold_key), "read the hold")
-                if held_ms > 0:
-                    await self._wait_hold(held_ms / 1000, policy, sleep, deadline_at)
-                    continue
-                now_ms = time.time_ns() // 1_000_000  # wall clock: shared across machines
-                decision = await self._ask(
-                    bound.store.check(self._algorithm, self._rates, now_ms, 1),
-                    "take a token",
-                )
-                if decision.allowed:
-                    return
-                await sleep((decision.retry_after_ms or 1) / 1000)
 
-    @staticmethod
-    async def _wait_hold(
-        held: float,
-        policy: RetryPolicy,
-        sleep: Callable[[float], Awaitable[None]],
-        deadline_at: float | None,
-    ) -> None:
-        # The same rule as the client's own hold: jitter included, decided on the longest.
-        if held > policy.max_retry_after or (
-            deadline_at is not None and _retry._clock() + held + policy.initial_delay >= deadline_at  # noqa: SLF001
-        ):
-            raise RateLimitError(
-                status=429,
-                retry_after=held,
-                message=(
-                    f"not sent: Juspay rate-limited a process sharing this budget for another "
-                    f"{held:.1f} s, longer than this call may wait"
-                ),
+    def _check_open(self) -> None:
+        if self._closed:
+            raise self._closed_error()
+
+    async def take(self, wanted: int, *, waited: bool) -> Verdict:
+        """Check the shared hold and take up to ``wanted`` tokens: one script call."""
+        del waited  # Redis's clock decides; a wait is always checked again
+        self._check_open()
+        bound = await self._for_this_loop()
+        back, self._given_back = self._given_back, 0
+        args = (*self._args, wanted, back)
+        try:
+            taken, wait_us, held_ms, reset = await self._ask(
+                bound.take(keys=self._keys, args=args), "take a token"
             )
-        # Resume with jitter so held processes do not all come back in the same instant.
-        await sleep(held + random.uniform(0, policy.initial_delay))  # noqa: S311 - jitter
+        except BaseException:
+            self._given_back += back
+            raise
+        if reset and not self._reset_seen:
+            self._reset_seen = True
+            _LOG.warning(
+                "the rate limit's Redis store %s held a budget it could not read; it was reset",
+                self._where,
+            )
+        return Verdict(int(taken), int(wait_us) / 1_000_000, int(held_ms) / 1000)
+
+    def give_back(self, count: int) -> None:
+        """Returned with the next take (the script's first step)."""
+        self._given_back += count
 
     async def share_hold(self, seconds: float) -> None:
         """Extend the shared hold to ``seconds`` from now (never shorten it)."""
         milliseconds = math.ceil(seconds * 1000)
-        if milliseconds <= 0:
+        if milliseconds <= 0 or self._closed:
             return
         try:
             bound = await self._for_this_loop()
-            async with bound.client.pipeline(transaction=True) as pipe:
-                # Set it if there is none; else only lengthen it (Redis 7's PEXPIRE ... GT).
-                pipe.set(self._hold_key, b"429", px=milliseconds, nx=True)
-                pipe.pexpire(self._hold_key, milliseconds, gt=True)
-                await pipe.execute()
-        except self._redis_errors as exc:
+            await self._ask(bound.hold(keys=self._keys[1:], args=(milliseconds,)), "share a hold")
+        except RateLimitStoreError:
             # The 429 itself is what the call reports; the next call fails on the store.
             _LOG.warning(
-                "could not share a %.1f s rate-limit hold through %s: %s",
-                seconds,
-                self._where,
-                type(exc).__name__,
+                "could not share a %.1f s rate-limit hold through %s", seconds, self._where
             )
 
     async def aclose(self) -> None:
-        """Close the connections to Redis (those of another loop closed with that loop)."""
+        """Take no more tokens; close the connections (another loop's closed with it)."""
+        self._closed = True
         bound, self._bound = self._bound, None
         if bound is not None and bound.loop is asyncio.get_running_loop():
-            await bound.closer.aclose()
+            with contextlib.suppress(*self._errors):
+                await bound.closer.aclose()
 
 
 @attrs.frozen
 class _LoopBound:
-    """What a Redis budget holds for one event loop."""
+    """What a Redis store holds for one event loop."""
 
     loop: asyncio.AbstractEventLoop
-    client: Any  # redis.asyncio.Redis (the optional extra)
-    store: Any  # pyrate_limiter.RedisStateStore
-    lock: asyncio.Lock
+    take: Any  # redis.commands.core.AsyncScript (the optional extra)
+    hold: Any
     closer: AsyncGenerator[None, None]
-
-
-async def _close_with_loop(
-    client: Any,  # noqa: ANN401 - redis.asyncio.Redis, from the optional extra
-    errors: tuple[type[BaseException], ...],
-) -> AsyncGenerator[None, None]:
-    """Hold ``client``'s pool open until closed, or until its event loop shuts down.
-
-    ``asyncio.run`` and ``asyncio.Runner`` finalise suspended async generators before
-    closing the loop, so the pool is closed inside its own loop, without a warning.
-    """
-    try:
-        yield
-    finally:
-        with contextlib.suppress(*errors):
-            await client.aclose()

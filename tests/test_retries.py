@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 
 import juspay_accounts as ja
-from juspay_accounts import _response, _retry
+from juspay_accounts import _response, _timing
 from juspay_accounts.testing import FakeJuspay, Fault
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class FakeTime:
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     """Fake the retry clock; pass ``fake_time.sleep`` to a RetryPolicy to fake the waits."""
     faked = FakeTime()
-    monkeypatch.setattr(_retry, "_clock", faked.clock)
+    monkeypatch.setattr(_timing, "clock", faked.clock)
     return faked
 
 

@@ -16,14 +16,16 @@ import attrs
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _retry
-from juspay_accounts._ratelimit import RedisBudget, open_budget
-from juspay_accounts._retry import RateLimitHold, RetryPolicy, call_with_retries
+from juspay_accounts import _timing
+from juspay_accounts._policy import RetryPolicy
+from juspay_accounts._ratelimit import Verdict, open_store
+from juspay_accounts._retry import call_with_retries
+from juspay_accounts._throttle import Throttle
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from juspay_accounts._ratelimit import Budget
+    from juspay_accounts._ratelimit import Store
 
 
 @attrs.define
@@ -48,7 +50,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The retry module's clock, faked; jitter always the middle of its window."""
     faked = Clock()
-    monkeypatch.setattr(_retry, "_clock", faked.clock)
+    monkeypatch.setattr(_timing, "clock", faked.clock)
     monkeypatch.setattr(random, "uniform", lambda a, b: (a + b) / 2)
     return faked
 
@@ -85,22 +87,21 @@ async def run(
     script: Script,
     policy: RetryPolicy,
     *,
-    hold: RateLimitHold | None = None,
+    hold: Throttle | None = None,
     attempt_timeout: float | None = 30.0,
     closed: asyncio.Event | None = None,
     stats: ja.ClientStats | None = None,
-    budget: Budget | None = None,
+    budget: Store | None = None,
 ) -> object:
     """call_with_retries with the test's defaults."""
     return await call_with_retries(
         script,
         policy=policy,
         attempt_timeout=attempt_timeout,
-        hold=RateLimitHold() if hold is None else hold,
+        throttle=Throttle(budget) if hold is None else hold,
         customer_id="cst_1",
         closed=closed,
         stats=stats,
-        budget=budget,
     )
 
 
@@ -139,18 +140,18 @@ async def test_without_waiting_returns_at_once_but_yields() -> None:
 def test_a_new_hold_holds_nothing(clock: Clock) -> None:
     """A fresh hold has nothing remaining, even on a clock that starts at zero."""
     clock.now = 0.0
-    assert 0.0 == RateLimitHold().remaining()
+    assert 0.0 == Throttle().held()
 
 
 def test_a_hold_is_capped_and_never_shortened(clock: Clock) -> None:
     """extend() holds for at most ``cap`` seconds, and a shorter extension changes nothing."""
-    hold = RateLimitHold()
-    hold.extend(100.0, cap=30.0)
-    assert 30.0 == hold.remaining()
-    hold.extend(5.0, cap=30.0)
-    assert 30.0 == hold.remaining()
+    hold = Throttle()
+    hold.hold(100.0, cap=30.0)
+    assert 30.0 == hold.held()
+    hold.hold(5.0, cap=30.0)
+    assert 30.0 == hold.held()
     clock.now += 10
-    assert 20.0 == hold.remaining()
+    assert 20.0 == hold.held()
 
 
 # -- the retry loop -------------------------------------------------------------------
@@ -243,27 +244,27 @@ async def test_a_zero_wait_still_retries_before_the_deadline(clock: Clock) -> No
 async def test_a_429_on_a_retry_holds_the_client(clock: Clock) -> None:
     """A 429 with Retry-After on any attempt, not only the first, holds every later call."""
     policy = RetryPolicy(max_attempts=2, sleep=clock.sleep)
-    hold = RateLimitHold()
+    hold = Throttle()
     with pytest.raises(ja.RateLimitError):
         await run(Script(server_error(), server_error(429, retry_after=7.0)), policy, hold=hold)
-    assert 7.0 == hold.remaining()
+    assert 7.0 == hold.held()
 
 
 @pytest.mark.asyncio
 async def test_a_hold_longer_than_the_backoff_is_waited_with_jitter(clock: Clock) -> None:
     """When another call's hold outlasts this call's backoff, it waits the hold plus jitter."""
     policy = RetryPolicy(initial_delay=1.0, max_delay=1.0, sleep=clock.sleep)
-    hold = RateLimitHold()
+    hold = Throttle()
 
     async def failing(limit: float | None) -> str:
         del limit
         if not clock.sleeps:
-            hold.extend(10.0, cap=60.0)  # another call's 429, while this attempt ran
+            hold.hold(10.0, cap=60.0)  # another call's 429, while this attempt ran
             raise server_error()
         return "page"
 
     assert "page" == await call_with_retries(
-        failing, policy=policy, attempt_timeout=None, hold=hold, customer_id="c"
+        failing, policy=policy, attempt_timeout=None, throttle=hold, customer_id="c"
     )
     assert [10.5] == clock.sleeps
 
@@ -277,8 +278,8 @@ async def test_a_hold_is_waited_before_the_first_attempt(
     clock: Clock, deadline: float | None
 ) -> None:
     """A call on a held client waits out the hold (plus jitter) first, deadline or none."""
-    hold = RateLimitHold()
-    hold.extend(0.5, cap=60.0)
+    hold = Throttle()
+    hold.hold(0.5, cap=60.0)
     policy = RetryPolicy(initial_delay=1.0, deadline=deadline, sleep=clock.sleep)
     assert "page" == await run(Script("page"), policy, hold=hold)
     assert [1.0] == clock.sleeps
@@ -287,11 +288,11 @@ async def test_a_hold_is_waited_before_the_first_attempt(
 @pytest.mark.asyncio
 async def test_a_hold_of_exactly_the_cap_is_waited(clock: Clock) -> None:
     """A hold of exactly max_retry_after is waited; a longer one (a laxer policy's) is not."""
-    hold = RateLimitHold()
-    hold.extend(10.0, cap=60.0)
+    hold = Throttle()
+    hold.hold(10.0, cap=60.0)
     policy = RetryPolicy(initial_delay=0, max_retry_after=10.0, deadline=None, sleep=clock.sleep)
     assert "page" == await run(Script("page"), policy, hold=hold)
-    hold.extend(30.0, cap=60.0)
+    hold.hold(30.0, cap=60.0)
     with pytest.raises(ja.RateLimitError) as info:
         await run(Script("page"), policy, hold=hold)
     assert 429 == info.value.status
@@ -305,8 +306,8 @@ async def test_a_hold_of_exactly_the_cap_is_waited(clock: Clock) -> None:
 @pytest.mark.asyncio
 async def test_a_hold_that_would_pass_the_deadline_is_not_waited(clock: Clock) -> None:
     """A hold whose longest wait (jitter included) reaches the deadline fails at once."""
-    hold = RateLimitHold()
-    hold.extend(5.0, cap=60.0)
+    hold = Throttle()
+    hold.hold(5.0, cap=60.0)
     policy = RetryPolicy(initial_delay=1.0, deadline=6.0, sleep=clock.sleep)
     with pytest.raises(ja.RateLimitError, match="not sent"):
         await run(Script("page"), policy, hold=hold)
@@ -316,11 +317,11 @@ async def test_a_hold_that_would_pass_the_deadline_is_not_waited(clock: Clock) -
 
 @pytest.mark.asyncio
 async def test_an_expired_hold_is_not_waited(clock: Clock) -> None:
-    """_wait_for_hold does nothing once the hold has run out."""
-    hold = RateLimitHold()
-    hold.extend(1.0, cap=60.0)
+    """A hold that has run out is not waited before the attempt."""
+    hold = Throttle()
+    hold.hold(1.0, cap=60.0)
     clock.now += 1.0
-    await _retry._wait_for_hold(clock.sleep, RetryPolicy(), hold, None)
+    await hold.before_attempt(RetryPolicy(sleep=clock.sleep), None, None)
     assert [] == clock.sleeps
 
 
@@ -334,7 +335,7 @@ async def test_a_closed_client_does_not_start_a_wait(clock: Clock) -> None:
     closed.set()
     with pytest.raises(ja.ClientClosedError) as info:
         await run(Script(server_error(), "page"), RetryPolicy(sleep=clock.sleep), closed=closed)
-    assert "the client was closed before this call could retry" == info.value.args[0]
+    assert info.value.args[0].startswith("the client was closed")
 
 
 async def wait_forever(log: list[str]) -> None:
@@ -353,9 +354,9 @@ async def test_closing_ends_a_wait_and_its_sleep(held: bool) -> None:
     """Closing during a backoff or a hold ends the call once the sleep has finished cancelling."""
     log: list[str] = []
     closed = asyncio.Event()
-    hold = RateLimitHold()
+    hold = Throttle()
     if held:
-        hold.extend(5.0, cap=60.0)
+        hold.hold(5.0, cap=60.0)
     policy = RetryPolicy(sleep=lambda _: wait_forever(log))
     call = asyncio.create_task(
         run(Script(server_error(), "page"), policy, hold=hold, closed=closed)
@@ -365,7 +366,7 @@ async def test_closing_ends_a_wait_and_its_sleep(held: bool) -> None:
     closed.set()
     with pytest.raises(ja.ClientClosedError) as info:
         await call
-    assert "the client was closed while this call waited to retry" == info.value.args[0]
+    assert info.value.args[0].startswith("the client was closed")
     assert ["sleep cancelled"] == log
 
 
@@ -398,49 +399,51 @@ async def test_a_failing_sleep_fails_the_call(with_client: bool) -> None:
 
 
 class SharedHold:
-    """A budget that is only a hold shared by processes: the Redis budget's hold, in memory.
+    """A store that is only a hold shared by processes: the Redis store's hold, in memory.
 
-    Its rule is the Redis budget's own (``RedisBudget._wait_hold``): wait the hold out, or
-    fail at once when the wait would pass the call's deadline or ``max_retry_after``.
+    The throttle applies its one hold rule to it: wait the hold out, or fail at once when
+    the wait would pass the call's deadline or ``max_retry_after``.
     """
+
+    shared = False  # on the faked clock, waited in one sleep
 
     def __init__(self) -> None:
         """No hold yet."""
         self.until = 0.0
 
-    async def acquire(
-        self, policy: RetryPolicy, closed: asyncio.Event | None, deadline_at: float | None
-    ) -> None:
-        """Wait out the shared hold, as the Redis budget does."""
-        held = self.until - _retry._clock()
-        if held > 0:
-            sleep = _retry._sleeper(policy, closed)
-            await RedisBudget._wait_hold(held, policy, sleep, deadline_at)
+    async def take(self, wanted: int, *, waited: bool) -> Verdict:
+        """Every token, unless the shared hold is in force."""
+        del waited
+        held = self.until - _timing.clock()
+        return Verdict(0, 0.0, held) if held > 0 else Verdict(wanted, 0.0, 0.0)
+
+    def give_back(self, count: int) -> None:
+        """Tokens are not counted."""
 
     async def share_hold(self, seconds: float) -> None:
         """Hold every process back for ``seconds`` from now (never shorter)."""
-        self.until = max(self.until, _retry._clock() + seconds)
+        self.until = max(self.until, _timing.clock() + seconds)
 
     async def aclose(self) -> None:
         """Nothing is open."""
 
 
 @pytest.mark.asyncio
-async def test_the_deadline_starts_after_the_budget_wait(clock: Clock) -> None:
-    """A call queued 1 s for a token gets its whole 10 s deadline after that wait."""
-    budget = open_budget(ja.RateLimit(1))
+async def test_the_budget_wait_counts_against_the_deadline(clock: Clock) -> None:
+    """A call queued 1 s for a token has 9 s of its 10 s deadline left for the attempt."""
+    budget = open_store(ja.RateLimit(1))
     policy = RetryPolicy(deadline=10.0, sleep=clock.sleep)
     assert "page" == await run(Script("page"), policy, attempt_timeout=None, budget=budget)
     queued = Script("page")
     assert "page" == await run(queued, policy, attempt_timeout=None, budget=budget)
     assert [1.0] == clock.sleeps
-    assert [10.0] == queued.limits
+    assert [9.0] == queued.limits
 
 
 @pytest.mark.asyncio
 async def test_a_retry_waits_for_its_token_within_the_deadline(clock: Clock) -> None:
     """A retry takes a token too: its 1 s wait for it comes out of the call's deadline."""
-    budget = open_budget(ja.RateLimit(1))
+    budget = open_store(ja.RateLimit(1))
     policy = RetryPolicy(deadline=10.0, sleep=clock.sleep)
     script = Script(server_error(retry_after=0.0), "page")
     assert "page" == await run(script, policy, attempt_timeout=None, budget=budget)
@@ -453,7 +456,7 @@ async def test_a_retry_waits_for_its_token_within_the_deadline(clock: Clock) -> 
 @pytest.mark.parametrize("retrying", [False, True], ids=["first attempt", "retry"])
 async def test_closing_ends_a_wait_for_the_budget(retrying: bool) -> None:
     """Closing the client while a first attempt or a retry waits for a token ends the call."""
-    budget = open_budget(ja.RateLimit(1))
+    budget = open_store(ja.RateLimit(1))
     waiting = asyncio.Event()
 
     async def sleep(seconds: float) -> None:
@@ -485,7 +488,7 @@ async def test_a_429_is_shared_through_the_budget_capped(clock: Clock) -> None:
     with pytest.raises(ja.RateLimitError):
         await run(Script(server_error(429, retry_after=3600.0)), policy, budget=budget)
     # Another process: its own client hold, the same budget.
-    assert "page" == await run(Script("page"), policy, hold=RateLimitHold(), budget=budget)
+    assert "page" == await run(Script("page"), policy, budget=budget)
     assert [10.25] == clock.sleeps
 
 
@@ -498,14 +501,14 @@ async def test_a_429_on_a_retry_is_shared_through_the_budget(clock: Clock) -> No
     with pytest.raises(ja.RateLimitError):
         await run(script, policy, budget=budget)
     # Another process: its own client hold, the same budget.
-    assert "page" == await run(Script("page"), policy, hold=RateLimitHold(), budget=budget)
+    assert "page" == await run(Script("page"), policy, budget=budget)
     assert [0.0, 7.25] == clock.sleeps
 
 
 @pytest.mark.asyncio
 async def test_a_budget_without_a_deadline(clock: Clock) -> None:
     """With deadline=None, the wait for a token starts no deadline: the attempt's own timeout."""
-    budget = open_budget(ja.RateLimit(1))
+    budget = open_store(ja.RateLimit(1))
     policy = RetryPolicy(deadline=None, sleep=clock.sleep)
     assert "page" == await run(Script("page"), policy, budget=budget)
     queued = Script("page")

@@ -61,7 +61,7 @@ async def test_closing_wakes_a_call_waiting_to_retry(fake: FakeJuspay) -> None:
     await asyncio.sleep(0.01)
     started = time.monotonic()
     await client.aclose()
-    with pytest.raises(ja.ClientClosedError, match="waited to retry"):
+    with pytest.raises(ja.ClientClosedError, match="closed while this call waited"):
         await task
     assert time.monotonic() - started < 0.5
     assert 1 == len(fake.requests)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from juspay_accounts._retry import RetryPolicy
+from juspay_accounts._policy import RetryPolicy
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

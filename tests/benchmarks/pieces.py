@@ -42,7 +42,7 @@ def steps(n: int) -> dict[str, Any]:
     from server import TWO_ACCOUNTS  # noqa: PLC0415
 
     import juspay_accounts as ja  # noqa: PLC0415
-    from juspay_accounts import _redact, _request, _response, _retry  # noqa: PLC0415
+    from juspay_accounts import _redact, _request, _response, _retry, _throttle  # noqa: PLC0415
 
     settings = _request.make_settings(api_key=KEY, base_url="http://127.0.0.1:1", user_agent="u")
     headers = CIMultiDictProxy(
@@ -59,7 +59,7 @@ def steps(n: int) -> dict[str, Any]:
     items = json.loads(TWO_ACCOUNTS)["list"]
     fast, _ = _response.account_hooks()
     authorization = settings.headers["Authorization"]
-    policy, hold = ja.RetryPolicy(), _retry.RateLimitHold()
+    policy, throttle = ja.RetryPolicy(), _throttle.Throttle()
 
     async def answer(_request: object, _limit: object) -> Any:  # noqa: ANN401 - canned
         return 200, headers, TWO_ACCOUNTS
@@ -77,7 +77,7 @@ def steps(n: int) -> dict[str, Any]:
     async def retries() -> None:
         for _ in range(n):
             await _retry.call_with_retries(
-                attempt, policy=policy, attempt_timeout=30.0, hold=hold, customer_id="c"
+                attempt, policy=policy, attempt_timeout=30.0, throttle=throttle, customer_id="c"
             )
 
     return {

@@ -10,123 +10,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
-import sys
 import time
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import pytest_asyncio
 import redis.asyncio
-from aiohttp import web
 
 import juspay_accounts as ja
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import Awaitable, Callable
 
     from conftest import RedisServer
 
     from juspay_accounts.testing import FakeJuspay
+    from ratelimit.conftest import TimingServer
 
-PROCESS = Path(__file__).parent / "budget_process.py"
-EMPTY_PAGE = b'{"list": [], "offset": "0", "count": "0", "total": "0", "object": "list"}'
-
-
-class TimingServer:
-    """Answers every list call with an empty page, noting when each request arrived.
-
-    A customer id starting with ``throttle`` gets a 429 with ``Retry-After: <retry_after>``.
-    """
-
-    def __init__(self, retry_after: str = "0.4") -> None:
-        """Nothing is listening until :meth:`start`."""
-        self.arrivals: list[tuple[float, str]] = []
-        self.retry_after = retry_after
-        self.before_throttling: Callable[[], None] | None = None
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        customer_id = request.match_info["customer_id"]
-        self.arrivals.append((time.monotonic(), customer_id))
-        if customer_id.startswith("throttle"):
-            if self.before_throttling is not None:
-                self.before_throttling()
-            return web.Response(
-                status=429,
-                body=b'{"status": "too_many_requests"}',
-                headers={"Retry-After": self.retry_after},
-                content_type="application/json",
-            )
-        return web.Response(body=EMPTY_PAGE, content_type="application/json")
-
-    async def start(self) -> None:
-        """Listen on a free loopback port."""
-        app = web.Application()
-        app.router.add_get("/customers/{customer_id}/customer-accounts/list", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def times_of(self, prefix: str) -> list[float]:
-        """Arrival times of the requests for customers whose id starts with ``prefix``."""
-        return sorted(t for t, customer_id in self.arrivals if customer_id.startswith(prefix))
-
-
-@pytest_asyncio.fixture
-async def server() -> AsyncIterator[TimingServer]:
-    """A running timing server."""
-    timing = TimingServer()
-    await timing.start()
-    yield timing
-    await timing.stop()
-
-
-async def _start_process(*args: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(PROCESS),
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    assert process.stdout is not None
-    assert b"ready\n" == await process.stdout.readline()
-    return process
+    StartProcess = Callable[..., Awaitable[asyncio.subprocess.Process]]
 
 
 @pytest.mark.asyncio
 async def test_three_processes_share_one_budget(
-    redis_server: RedisServer, server: TimingServer
+    redis_server: RedisServer, server: TimingServer, start_process: StartProcess
 ) -> None:
     """Three processes on one Redis budget of 100/s take 300 requests' worth of time, not 100's.
 
     Alongside, one process with a budget of its own (memory://) shows what the limit
     allows one of them alone. Only lower bounds on time are asserted: on a loaded machine
     requests can arrive in clumps after their start (the exact schedule is pinned on a fake
-    clock in test_rate_limit.py). Figures: run with ``-s``.
+    clock in test_memory_budget.py). Figures: run with ``-s``.
     """
     per_second, burst, count = 100, 20, 100
     common = (str(per_second), str(burst), str(count))
     processes = await asyncio.gather(
         *[
-            _start_process(server.url, redis_server.url, "shared", *common, f"shared{n}-")
+            start_process(server.url, redis_server.url, "shared", *common, f"shared{n}-")
             for n in range(3)
         ],
-        _start_process(server.url, "memory://", "own", *common, "own-"),
+        start_process(server.url, "memory://", "own", *common, "own-"),
     )
     for process in processes:
         assert process.stdin is not None
@@ -154,10 +76,10 @@ async def test_three_processes_share_one_budget(
 
 @pytest.mark.asyncio
 async def test_429_in_one_process_holds_another(
-    redis_server: RedisServer, server: TimingServer
+    redis_server: RedisServer, server: TimingServer, start_process: StartProcess
 ) -> None:
     """A 429 with Retry-After seen by one process holds back a client in another process."""
-    other = await _start_process(
+    other = await start_process(
         server.url, redis_server.url, "held", "1000", "1000", "1", "throttle"
     )
     assert other.stdin is not None
@@ -267,7 +189,7 @@ async def test_unreachable_redis_fails_within_the_store_timeout(
     limit = ja.RateLimit(1000, store=f"redis://127.0.0.1:{port}/0")
     started = time.monotonic()
     async with listener, ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
-        with pytest.raises(ja.RateLimitStoreError, match="could not read the hold"):
+        with pytest.raises(ja.RateLimitStoreError, match="could not take a token"):
             await client.list_accounts("silent-1")
         for writer in accepted:
             writer.close()
@@ -353,12 +275,6 @@ async def test_a_429_that_cannot_be_shared_is_logged_and_still_reported(
             await c.list_accounts("throttle-1")
     [record] = [r for r in caplog.records if "could not share" in r.getMessage()]
     assert "WARNING" == record.levelname
-
-
-def test_budget_repr_hides_the_password() -> None:
-    """The Redis budget's repr names the store without its password."""
-    budget = ja._ratelimit.RedisBudget(ja.RateLimit(1, store="redis://:pw-123@127.0.0.1:1/0"))
-    assert "<RedisBudget redis://:***@127.0.0.1:1/0>" == repr(budget)
 
 
 @pytest.mark.asyncio

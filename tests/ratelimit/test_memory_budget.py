@@ -1,99 +1,24 @@
 """The in-process rate limit (``RateLimit(store="memory://")``), on a faked clock.
 
-Start times are read on the faked retry clock when aiohttp starts each request (a trace
-hook on the session), so the waits are the limiter's and the test takes no real time.
+Start times are read on the faked clock when aiohttp starts each request (the
+``started_at`` fixture), so the waits are the limiter's and the test takes no real time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import sys
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-import aiohttp
-import attrs
 import pytest
-import pytest_asyncio
 
 import juspay_accounts as ja
-from juspay_accounts import _retry
 from juspay_accounts.testing import FakeJuspay, Fault
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable
-    from types import SimpleNamespace
+    import aiohttp
 
-_T = TypeVar("_T")
-
-
-@attrs.define
-class FakeTime:
-    """A retry clock that only moves when every task is waiting on it.
-
-    :meth:`run` drives a coroutine: whenever the other tasks have had their turn, it wakes
-    the sleeper due first and moves the clock to its time, so concurrent waits end in
-    order, each at its own time, with no real waiting.
-    """
-
-    now: float = 1000.0
-    _due: list[tuple[float, int, asyncio.Future[None]]] = attrs.field(factory=list)
-    _count: itertools.count[int] = attrs.field(factory=itertools.count)
-
-    def clock(self) -> float:
-        """The fake monotonic clock."""
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait until :meth:`run` reaches the end of this wait on the fake clock."""
-        woken = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._due, (self.now + seconds, next(self._count), woken))
-        await woken
-
-    async def run(self, work: Awaitable[_T]) -> _T:
-        """Run ``work``, waking the sleepers one at a time in the order they are due."""
-        task = asyncio.ensure_future(work)
-        while not task.done():
-            for _ in range(50):  # let every runnable task reach its next wait
-                await asyncio.sleep(0)
-            while self._due and self._due[0][2].done():  # cancelled waits
-                heapq.heappop(self._due)
-            if self._due:
-                due, _, woken = heapq.heappop(self._due)
-                self.now = max(self.now, due)
-                woken.set_result(None)
-            else:
-                await asyncio.sleep(0.001)  # a request in flight on the loopback
-        return task.result()
-
-
-@pytest.fixture
-def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    """Fake the retry clock the rate limit reads."""
-    faked = FakeTime()
-    monkeypatch.setattr(_retry, "_clock", faked.clock)
-    return faked
-
-
-@pytest_asyncio.fixture
-async def started_at(
-    fake_time: FakeTime,
-) -> AsyncIterator[tuple[aiohttp.ClientSession, list[float]]]:
-    """A session that notes the (faked) time each request starts."""
-    starts: list[float] = []
-
-    async def on_start(
-        _session: aiohttp.ClientSession,
-        _context: SimpleNamespace,
-        _params: aiohttp.TraceRequestStartParams,
-    ) -> None:
-        starts.append(round(fake_time.now - 1000.0, 6))
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_start)
-    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
-        yield session, starts
+    from ratelimit.conftest import FakeTime
 
 
 def _client(
@@ -167,22 +92,28 @@ async def test_retries_take_tokens(
 
 
 @pytest.mark.asyncio
-async def test_queueing_for_the_budget_is_not_the_deadline(
+async def test_waiting_for_the_budget_counts_against_the_deadline(
     fake: FakeJuspay,
     fake_time: FakeTime,
     started_at: tuple[aiohttp.ClientSession, list[float]],
 ) -> None:
-    """Calls queued for the budget longer than the deadline still run; the deadline starts after."""
+    """Calls whose token would come too late for their deadline are refused, never sent."""
     session, starts = started_at
     fake.add_customer("cst_1")
-    fake.latency = 0.05  # real time: an attempt cut to the deadline's last 1 ms would time out
     limit = ja.RateLimit(1)
     async with _client(fake, session, fake_time, limit, deadline=1.5) as client:
-        pages = await fake_time.run(
-            asyncio.gather(*(client.list_accounts("cst_1") for _ in range(4)))
+        outcomes = await fake_time.run(
+            asyncio.gather(
+                *(client.list_accounts("cst_1") for _ in range(4)), return_exceptions=True
+            )
         )
-    assert 4 == len(pages)
-    assert [0.0, 1.0, 2.0, 3.0] == starts
+        refused = outcomes[2:]
+        assert all(isinstance(e, ja.RateLimitError) for e in refused), outcomes
+        assert all(str(e).startswith("not sent") for e in refused)
+        assert fake_time.now - 1000.0 <= 1.5  # nobody outlived the deadline
+        # The refused calls took nothing: the next token is the one after the second call's.
+        await fake_time.run(client.list_accounts("cst_1"))
+    assert [0.0, 1.0, 2.0] == starts
 
 
 @pytest.mark.asyncio
@@ -209,7 +140,12 @@ async def test_budget_is_per_client_with_memory_store(
 async def test_closing_the_client_ends_a_budget_wait(fake: FakeJuspay) -> None:
     """A call waiting for the budget ends with ClientClosedError when the client closes."""
     fake.add_customer("cst_1")
-    client = ja.AccountsClient(fake.api_key, base_url=fake.url, rate_limit=ja.RateLimit(0.01))
+    client = ja.AccountsClient(
+        fake.api_key,
+        base_url=fake.url,
+        rate_limit=ja.RateLimit(0.01),
+        retry=ja.RetryPolicy(deadline=None),  # else the 100 s wait is refused at once
+    )
     await client.list_accounts("cst_1")  # spends the only token for 100 s
     waiting = asyncio.ensure_future(client.list_accounts("cst_1"))
     await asyncio.sleep(0.01)
@@ -275,7 +211,7 @@ def test_repr_hides_the_store_password() -> None:
 
 def test_redis_store_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the redis extra, a redis:// store fails at construction, naming the extra."""
-    monkeypatch.setitem(sys.modules, "pyrate_limiter", None)
-    with pytest.raises(ja.RateLimitStoreError, match=r"juspay-accounts\[redis\]"):
+    monkeypatch.setitem(sys.modules, "redis.asyncio.connection", None)
+    with pytest.raises(ja.RateLimitStoreError, match=r"install the redis extra"):
         ja.RateLimit(1, store="redis://127.0.0.1:6379/0")
     assert ja.RateLimit(1).shared is False  # memory:// needs nothing more
