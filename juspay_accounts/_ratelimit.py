@@ -371,6 +371,9 @@ class RedisStore:
         self._given_back = 0  # returned with the next take: no round trip of its own
         self._closed = False
         self._reset_seen = False
+        # The time limits of the commands in flight: closing ends them at once, so that no
+        # command is sent (or retried by redis-py) after aclose().
+        self._asking: set[asyncio.Timeout] = set()
 
     def __repr__(self) -> str:
         """Where the budget lives, without the password."""
@@ -403,8 +406,12 @@ class RedisStore:
     async def _ask(self, command: Awaitable[Any], what: str) -> Any:  # noqa: ANN401 - Redis replies
         """Await one Redis command within STORE_TIMEOUT, as a RateLimitStoreError if it fails."""
         try:
-            async with asyncio.timeout(STORE_TIMEOUT):
-                return await command
+            async with asyncio.timeout(STORE_TIMEOUT) as limit:
+                self._asking.add(limit)
+                try:
+                    return await command
+                finally:
+                    self._asking.discard(limit)
         except self._errors as exc:
             if self._closed:  # closed under the command's feet: that is the news
                 raise self._closed_error() from None
@@ -469,8 +476,15 @@ class RedisStore:
             )
 
     async def aclose(self) -> None:
-        """Take no more tokens; close the connections (another loop's closed with it)."""
+        """Take no more tokens, end the commands in flight, close the connections.
+
+        Another loop's connections closed with that loop.
+        """
         self._closed = True
+        now = asyncio.get_running_loop().time()
+        for limit in self._asking:
+            if not limit.expired():
+                limit.reschedule(now)
         bound, self._bound = self._bound, None
         if bound is not None and bound.loop is asyncio.get_running_loop():
             with contextlib.suppress(*self._errors):

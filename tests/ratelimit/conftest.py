@@ -176,3 +176,82 @@ async def _start_process(
 def start_process() -> Callable[..., Awaitable[asyncio.subprocess.Process]]:
     """Start one process of the shared-budget tests (``budget_process.py``)."""
     return _start_process
+
+
+class RedisProxy:
+    """A TCP proxy to a Redis that delays every reply by ``delay`` seconds, in order.
+
+    It stands for a Redis a few milliseconds away. ``sent`` counts what clients send
+    (each chunk, with the time it arrived), so a test can see that nothing went out.
+    """
+
+    def __init__(self, target_port: int, delay: float) -> None:
+        """Nothing listens until :meth:`start`."""
+        self.target_port = target_port
+        self.delay = delay
+        self.sent: list[float] = []
+        self.url = ""
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Listen on a free loopback port."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(
+            "127.0.0.1", self.target_port
+        )
+        replies: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def requests() -> None:
+            while data := await reader.read(65536):
+                self.sent.append(time.monotonic())
+                upstream_writer.write(data)
+            upstream_writer.close()
+
+        async def collect() -> None:
+            while data := await upstream_reader.read(65536):
+                replies.put_nowait((time.monotonic() + self.delay, data))
+            replies.put_nowait((0.0, b""))
+
+        async def deliver() -> None:
+            while True:
+                due, data = await replies.get()
+                if not data:
+                    break
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                writer.write(data)
+            writer.close()
+
+        tasks = [asyncio.ensure_future(job()) for job in (requests, collect, deliver)]
+        self._tasks.update(tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.difference_update(tasks)
+
+    async def stop(self) -> None:
+        """Stop listening and drop every connection."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+@pytest_asyncio.fixture
+async def redis_proxy() -> AsyncIterator[Callable[[int, float], Awaitable[RedisProxy]]]:
+    """Start delaying proxies to a Redis port (``await redis_proxy(port, delay)``)."""
+    proxies: list[RedisProxy] = []
+
+    async def start(port: int, delay: float) -> RedisProxy:
+        proxy = RedisProxy(port, delay)
+        await proxy.start()
+        proxies.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        await proxy.stop()

@@ -1,0 +1,249 @@
+"""The budget shared through Redis on an ordinary bad day: give-ups, deadlines, skewed clocks,
+a Redis a few milliseconds away or stalled, and another client's garbage in the key.
+
+Each test starts its own ``redis-server``; request times are taken where they land (the
+timing server). The waits are the limiter's: nothing here sleeps to make time pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+import redis.asyncio
+
+import juspay_accounts as ja
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator
+
+    from conftest import RedisServer
+    from ratelimit.conftest import RedisProxy, TimingServer
+
+    StartProcess = Callable[..., Awaitable[asyncio.subprocess.Process]]
+    StartProxy = Callable[[int, float], Awaitable[RedisProxy]]
+
+
+def _most_in_any_window(times: list[float], window: float) -> int:
+    """The most arrivals within any ``window`` seconds."""
+    times = sorted(times)
+    most, first = 0, 0
+    for last, t in enumerate(times):
+        while t - times[first] > window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+@pytest.fixture
+def stalled(redis_server: RedisServer) -> Iterator[Callable[[], None]]:
+    """Stop the test's redis-server with SIGSTOP (the port accepts, nothing answers)."""
+    stopped: list[bool] = []
+
+    def stall() -> None:
+        assert redis_server.process is not None
+        os.kill(redis_server.process.pid, signal.SIGSTOP)
+        stopped.append(True)
+
+    yield stall
+    if stopped and redis_server.process is not None:
+        os.kill(redis_server.process.pid, signal.SIGCONT)
+
+
+@pytest.mark.asyncio
+async def test_a_storm_of_timed_out_calls_leaves_the_shared_budget_idle(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """30 calls under a 0.25 s handler timeout at 10/s (burst 1): the next call goes at once."""
+    limit = ja.RateLimit(10, burst=1, store=redis_server.url, key="storm")
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        calls = [asyncio.wait_for(client.list_accounts(f"storm-{n}"), 0.25) for n in range(30)]
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        await asyncio.sleep(0.2)  # idle: the bucket refills (one token per 0.1 s)
+        started = time.monotonic()
+        await client.list_accounts("after-1")
+        waited = time.monotonic() - started
+    assert sum(isinstance(o, TimeoutError) for o in outcomes) >= 25
+    assert waited < 0.08  # sent at once: nothing was left taken
+
+
+@pytest.mark.asyncio
+async def test_the_deadline_bounds_the_wait_for_a_shared_token(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """0.5/s, deadline 2 s: the second call's token is 2 s away, so it is refused at once."""
+    limit = ja.RateLimit(0.5, store=redis_server.url, key="deadline")
+    policy = ja.RetryPolicy(deadline=2.0)
+    async with ja.AccountsClient(
+        "key", base_url=server.url, rate_limit=limit, retry=policy
+    ) as client:
+        await client.list_accounts("first-1")
+        started = time.monotonic()
+        with pytest.raises(ja.RateLimitError, match="^not sent") as refused:
+            await client.list_accounts("second-1")
+    assert time.monotonic() - started < 0.5
+    assert refused.value.retry_after is not None
+    assert 1.5 < refused.value.retry_after <= 2.0
+    assert [] == server.times_of("second")
+
+
+@pytest.mark.asyncio
+async def test_hosts_whose_clocks_differ_share_the_budget_fairly(
+    redis_server: RedisServer, server: TimingServer, start_process: StartProcess
+) -> None:
+    """Two processes, one with its wall clock 30 s ahead, share 10/s: both are served, none over.
+
+    The budget's "now" is Redis's TIME, so neither clock matters: each process gets its
+    share, and the two together never start more than ``burst + 10 * t`` in t seconds.
+    """
+    per_second, burst, count = 10, 2, 10
+    common = (server.url, redis_server.url, "skew", str(per_second), str(burst), str(count))
+    processes = [
+        await start_process(*common, "ahead", env={"BUDGET_CLOCK_SKEW": "30"}),
+        await start_process(*common, "plain"),
+    ]
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+    async with asyncio.timeout(15):  # a bound on the failure (starvation), not a wait
+        for process in processes:
+            assert process.stdout is not None
+            assert b"done\n" == await process.stdout.readline()
+            assert 0 == await process.wait()
+    ahead, plain = server.times_of("ahead"), server.times_of("plain")
+    assert (count, count) == (len(ahead), len(plain))
+    everyone = ahead + plain
+    for window in (0.25, 0.5, 1.0):
+        # One more than the bound: arrival times carry the loopback's jitter.
+        assert _most_in_any_window(everyone, window) <= burst + per_second * window + 1
+    # Fair: neither finished long before the other (the starved one took 9 s before).
+    span = max(everyone) - min(everyone)
+    assert abs(max(ahead) - max(plain)) < 0.5 * span
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "stored",
+    ["inf", "1e300", "nan", "garbage", "an hour ahead"],
+)
+async def test_a_budget_value_it_cannot_read_is_reset(
+    redis_server: RedisServer,
+    server: TimingServer,
+    stored: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another client's garbage, infinity or a time an hour ahead: reset, never slept on."""
+    async with redis.asyncio.Redis.from_url(redis_server.url) as store:
+        if stored == "an hour ahead":
+            seconds, micros = await store.time()
+            stored = str((seconds + 3600) * 1_000_000 + micros)
+        await store.set("garbage:budget", stored)
+        before = (await store.info("stats"))["total_commands_processed"]
+        limit = ja.RateLimit(10, store=redis_server.url, key="garbage")
+        started = time.monotonic()
+        async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+            await client.list_accounts("reset-1")
+            await client.list_accounts("reset-2")
+        waited = time.monotonic() - started
+        commands = (await store.info("stats"))["total_commands_processed"] - before
+    assert waited < 1.0
+    assert commands < 25  # connecting and two script calls; a busy loop makes thousands
+    assert 1 == sum("could not read; it was reset" in r.getMessage() for r in caplog.records)
+
+
+async def _rate_through(
+    proxy: RedisProxy, server: TimingServer, key: str, calls: int
+) -> tuple[float, int]:
+    """Calls per second after the burst, through ``proxy``, against 100/s (burst 10)."""
+    limit = ja.RateLimit(100, burst=10, store=proxy.url, key=key)
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        results = await client.gather_accounts(
+            [f"{key}-{n}" for n in range(calls)], concurrency=100
+        )
+    assert all(r.ok for r in results.values())
+    times = server.times_of(key)
+    return (len(times) - 10) / (times[-1] - times[0]), len(times)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("delay", "at_least"), [(0.010, 90), (0.050, 80)])
+async def test_redis_latency_does_not_cap_a_process(
+    redis_server: RedisServer,
+    server: TimingServer,
+    redis_proxy: StartProxy,
+    delay: float,
+    at_least: float,
+) -> None:
+    """With every Redis reply 10 ms (or 50 ms) late, one process still reaches 90/s (80/s) of 100.
+
+    Waiting callers do not queue behind each other's round trips: one script call takes
+    tokens for the whole line.
+    """
+    proxy = await redis_proxy(redis_server.port, delay)
+    rate, sent = await _rate_through(proxy, server, f"latency{int(delay * 1000)}", 160)
+    assert 160 == sent
+    assert rate >= at_least, f"{rate:.1f}/s"
+
+
+@pytest.mark.asyncio
+async def test_a_stalled_redis_fails_every_waiter_within_the_store_timeout(
+    redis_server: RedisServer,
+    server: TimingServer,
+    stalled: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis stopped (SIGSTOP): all 20 of a fan-out fail within the store's timeout, not in turn."""
+    monkeypatch.setattr(ja._ratelimit, "STORE_TIMEOUT", 0.5)
+    limit = ja.RateLimit(1000, store=redis_server.url, key="stalled")
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        await client.list_accounts("before-1")
+        stalled()
+        started = time.monotonic()
+        ended: list[float] = []
+
+        async def one(n: int) -> BaseException | None:
+            try:
+                await client.list_accounts(f"during-{n}")
+            except ja.JuspayError as exc:
+                return exc
+            finally:
+                ended.append(time.monotonic() - started)
+            return None
+
+        async with asyncio.timeout(10):  # a bound on the failure (one after another), not a wait
+            errors = await asyncio.gather(*(one(n) for n in range(20)))
+    assert {ja.RateLimitStoreError} == {type(e) for e in errors}
+    assert max(ended) < 0.5 + 0.4
+    assert [] == server.times_of("during")
+
+
+@pytest.mark.asyncio
+async def test_after_aclose_no_redis_command_is_sent(
+    redis_server: RedisServer,
+    server: TimingServer,
+    stalled: Callable[[], None],
+    redis_proxy: StartProxy,
+) -> None:
+    """Closing the client while calls wait on a stalled Redis: ClientClosedError, and silence."""
+    proxy = await redis_proxy(redis_server.port, 0.0)
+    limit = ja.RateLimit(1000, store=proxy.url, key="closing")
+    client = ja.AccountsClient("key", base_url=server.url, rate_limit=limit)
+    await client.list_accounts("before-1")
+    stalled()
+    calls = [asyncio.ensure_future(client.list_accounts(f"during-{n}")) for n in range(20)]
+    while not proxy.sent or time.monotonic() - proxy.sent[-1] < 0.05:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)  # until the calls are waiting on Redis
+    started = time.monotonic()
+    await client.aclose()
+    closed_at = time.monotonic()
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    ended = time.monotonic() - started
+    await asyncio.sleep(0.2)  # would a queued call ask Redis again?
+    assert {ja.ClientClosedError} == {type(o) for o in outcomes}
+    assert ended < 0.5
+    assert [] == [t for t in proxy.sent if t > closed_at]
