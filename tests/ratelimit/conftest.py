@@ -243,7 +243,7 @@ class RedisProxy:
 
 @pytest_asyncio.fixture
 async def redis_proxy() -> AsyncIterator[Callable[[int, float], Awaitable[RedisProxy]]]:
-    """Start delaying proxies to a Redis port (``await redis_proxy(port, delay)``)."""
+    """A factory of delaying proxies to a Redis: give it the port and the delay, await it."""
     proxies: list[RedisProxy] = []
 
     async def start(port: int, delay: float) -> RedisProxy:

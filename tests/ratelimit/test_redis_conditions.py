@@ -1,5 +1,7 @@
-"""The budget shared through Redis on an ordinary bad day: give-ups, deadlines, skewed clocks,
-a Redis a few milliseconds away or stalled, and another client's garbage in the key.
+"""The budget shared through Redis on an ordinary bad day.
+
+Give-ups, deadlines, skewed clocks, a Redis a few milliseconds away or stalled, and
+another client's garbage in the key.
 
 Each test starts its own ``redis-server``; request times are taken where they land (the
 timing server). The waits are the limiter's: nothing here sleeps to make time pass.
@@ -8,7 +10,6 @@ timing server). The waits are the limiter's: nothing here sleeps to make time pa
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import time
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
     from conftest import RedisServer
+
     from ratelimit.conftest import RedisProxy, TimingServer
 
     StartProcess = Callable[..., Awaitable[asyncio.subprocess.Process]]
@@ -84,7 +86,7 @@ async def test_the_deadline_bounds_the_wait_for_a_shared_token(
     ) as client:
         await client.list_accounts("first-1")
         started = time.monotonic()
-        with pytest.raises(ja.RateLimitError, match="^not sent") as refused:
+        with pytest.raises(ja.RateLimitError, match=r"^not sent") as refused:
             await client.list_accounts("second-1")
     assert time.monotonic() - started < 0.5
     assert refused.value.retry_after is not None
