@@ -91,6 +91,8 @@ async def export_customer(ctx: dict[str, Any], customer_id: str) -> None:
         accounts = await client.all_accounts(customer_id)
     except ja.RateLimitStoreError as exc:
         raise arq.Retry(defer=5) from exc  # Redis is down: try this customer again later
+    except ja.RateLimitError as exc:  # throttled past the deadline, or refused "not sent"
+        raise arq.Retry(defer=exc.retry_after or 5) from exc
     except ja.JuspayError as exc:  # after the client's own retries: record it, go on
         line["error"] = f"{type(exc).__name__}: {exc}"
     else:

@@ -190,3 +190,29 @@ async def test_calls_queued_past_their_deadline_are_refused_in_time(
     refused = [(o, t) for o, t in outcomes if isinstance(o, ja.RateLimitError)]
     assert 4 == len(refused)
     assert all(t <= 2.0 - 0.1 for _, t in refused)
+
+
+@pytest.mark.asyncio
+async def test_a_caller_in_line_gives_up_on_its_own_deadline(
+    fake: FakeJuspay, fake_time: FakeTime, started_at: Starts
+) -> None:
+    """Behind a caller waiting 10 s for a token, one with a 2 s deadline gives up in time."""
+    fake.add_customer("cst_1")
+    limit = ja.RateLimit(0.1)
+    async with _client(fake, started_at, fake_time, limit, deadline=None) as client:
+        hurried = ja.RetryPolicy(deadline=2.0, sleep=fake_time.sleep)
+
+        async def scenario() -> float:
+            await client.list_accounts("cst_1")
+            patient = asyncio.ensure_future(client.list_accounts("cst_1"))
+            await asyncio.sleep(0)
+            with pytest.raises(ja.RateLimitError, match=r"^not sent: the call waited in line"):
+                await client.list_accounts("cst_1", retry=hurried)
+            gave_up = fake_time.now - 1000.0
+            await patient
+            return gave_up
+
+        gave_up = await fake_time.run(scenario())
+    _, starts = started_at
+    assert 1.9 == pytest.approx(gave_up)
+    assert [0.0, 10.0] == starts
