@@ -188,6 +188,7 @@ async def test_redis_latency_does_not_cap_a_process(
     """
     proxy = await redis_proxy(redis_server.port, delay)
     rate, sent = await _rate_through(proxy, server, f"latency{int(delay * 1000)}", 160)
+    print(f"\n{delay * 1000:.0f} ms to Redis: {rate:.1f}/s of 100/s")  # noqa: T201 - figures (-s)
     assert 160 == sent
     assert rate >= at_least, f"{rate:.1f}/s"
 
