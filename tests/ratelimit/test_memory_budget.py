@@ -26,7 +26,7 @@ def _client(
     session: aiohttp.ClientSession,
     fake_time: FakeTime,
     limit: ja.RateLimit | None,
-    **policy: float,
+    **policy: float | None,
 ) -> ja.AccountsClient:
     retry = ja.RetryPolicy(sleep=fake_time.sleep, **policy)  # type: ignore[arg-type]
     return ja.AccountsClient(
@@ -215,3 +215,18 @@ def test_redis_store_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ja.RateLimitStoreError, match=r"install the redis extra"):
         ja.RateLimit(1, store="redis://127.0.0.1:6379/0")
     assert ja.RateLimit(1).shared is False  # memory:// needs nothing more
+
+
+@pytest.mark.asyncio
+async def test_a_tiny_rate_is_kept_exactly(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """0.0015 a second is one start every 666.67 s, not a rate rounded to the millisecond."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    limit = ja.RateLimit(0.0015, burst=1)
+    async with _client(fake, session, fake_time, limit, deadline=None) as client:
+        await fake_time.run(asyncio.gather(*(client.list_accounts("cst_1") for _ in range(3))))
+    assert [0.0, 666.666667, 1333.333333] == starts
