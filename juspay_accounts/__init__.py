@@ -21,7 +21,7 @@ from juspay_accounts._environments import (
     PRODUCTION_URL,
     SANDBOX_URL,
 )
-from juspay_accounts._fanout import CustomerResult, CustomerResultStream, FanOut
+from juspay_accounts._fanout import CustomerResult, CustomerResultStream
 from juspay_accounts._models import (
     AccountDetails,
     AccountPage,
@@ -32,6 +32,7 @@ from juspay_accounts._models import (
 from juspay_accounts._pagination import DEFAULT_MAX_PAGES
 from juspay_accounts._policy import DEFAULT_RETRY_STATUSES, RetryPolicy
 from juspay_accounts._ratelimit import RateLimit
+from juspay_accounts._seam import AsyncTransport, TransportRequest, TransportResponse
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES
 from juspay_accounts._version import __version__
@@ -80,6 +81,7 @@ __all__ = [
     "AccountDetails",
     "AccountPage",
     "AccountsClient",
+    "AsyncTransport",
     "AuthenticationError",
     "BadRequestError",
     "BankAccount",
@@ -89,7 +91,6 @@ __all__ = [
     "CustomerResult",
     "CustomerResultStream",
     "ErrorField",
-    "FanOut",
     "InvalidInputError",
     "JuspayError",
     "NotFoundError",
@@ -101,6 +102,8 @@ __all__ = [
     "ResponseValidationError",
     "RetryPolicy",
     "ServerError",
+    "TransportRequest",
+    "TransportResponse",
     "ValidationStatus",
     "__version__",
     "testing",

@@ -24,7 +24,11 @@ from juspay_accounts._request import KEEP, Keep
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._throttle import Throttle
 from juspay_accounts._tracing import Tracing, make_tracing
-from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT, Transport
+from juspay_accounts._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_USER_AGENT,
+    make_transport,
+)
 from juspay_accounts.exceptions import ClientClosedError, JuspayError
 
 if TYPE_CHECKING:
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from juspay_accounts._models import AccountPage, CustomerAccount
+    from juspay_accounts._seam import AsyncTransport
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_TIMEOUT", "AccountsClient"]
 
@@ -84,6 +89,13 @@ class AccountsClient:
             event loop it was created in. Without one, the client creates its own, which
             keeps no cookies, on first use in each event loop, and closes it in
             :meth:`aclose` or when that loop shuts down.
+        transport: Any object with an async ``send(request, timeout)`` method (see
+            :class:`AsyncTransport`) to send through instead of the client's own aiohttp
+            transport: :class:`juspay_accounts.testing.MockTransport` in tests, or your
+            own. The client still counts, redacts, retries and rate-limits; it never
+            closes a transport it was given. Not with ``session``, ``proxy``,
+            ``trust_env``, ``ssl_context``, ``max_connections`` or ``max_response_bytes``,
+            which configure the aiohttp transport.
         max_connections: The size of the connection pool of a session the client
             creates (ignored when ``session`` is given).
         user_agent: Replaces the default ``User-Agent``, which names this library,
@@ -142,6 +154,7 @@ class AccountsClient:
         timeout: float | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
+        transport: AsyncTransport | None = None,
         max_connections: int = 100,
         user_agent: str | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -164,7 +177,8 @@ class AccountsClient:
         )
         _check_timeout(timeout)
         self._stats = ClientStats()
-        self._transport = Transport(
+        self._transport = make_transport(
+            transport,
             session=session,
             max_connections=max_connections,
             timeout=timeout,
@@ -510,13 +524,13 @@ class AccountsClient:
         positive_int_or_none(page_size, "page_size")
         positive_int_or_none(max_pages, "max_pages")
         client = self._for_call(timeout, headers, merchant_id)
-        transport = self._transport
-        if transport.session is None and concurrency > transport.max_connections:
+        pool = self._transport.pool_size
+        if pool is not None and concurrency > pool:
             _LOG.warning(
                 "concurrency %d is above max_connections %d: requests will queue for "
                 "connections; raise max_connections",
                 concurrency,
-                transport.max_connections,
+                pool,
             )
 
         tracing = self._tracing

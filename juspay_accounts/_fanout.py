@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from juspay_accounts._models import CustomerAccount
 
-__all__ = ["CustomerResult", "CustomerResultStream", "FanOut", "refuse_single_id"]
+__all__ = ["CustomerResult", "CustomerResultStream", "refuse_single_id"]
 
 _END: Final = object()
 """Marks the end of the input ids (``None`` could be an id, if a wrong one)."""
@@ -395,7 +395,3 @@ class CustomerResultStream(AsyncIterator[CustomerResult]):
         # once and keeps only the iterator: the loop's end is what stops the work then.
         if not self._run.iterated:
             self._run.drop()
-
-
-FanOut = CustomerResultStream
-"""The former name of :class:`CustomerResultStream`, kept so that existing code still works."""

@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
     from juspay_accounts._models import AccountPage, CustomerAccount
     from juspay_accounts._policy import RetryPolicy
+    from juspay_accounts._seam import Wire
     from juspay_accounts._stats import ClientStats
     from juspay_accounts._throttle import Throttle
-    from juspay_accounts._transport import Transport
 
 __all__ = ["PageFetcher"]
 
@@ -53,7 +53,7 @@ class PageFetcher:
     def __init__(
         self,
         settings: _request.Settings,
-        transport: Transport,
+        transport: Wire,
         *,
         timeout: float | None,
         stats: ClientStats,

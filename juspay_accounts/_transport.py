@@ -23,6 +23,7 @@ import aiohttp
 from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request_failure
 from juspay_accounts._network import check_proxy, check_ssl_context, proxy_from_env, shown_proxy
 from juspay_accounts._redact import redact_answer
+from juspay_accounts._seam import GivenTransport
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     ClientClosedError,
@@ -37,12 +38,15 @@ if TYPE_CHECKING:
     import yarl
 
     from juspay_accounts._request import Request
+    from juspay_accounts._seam import AsyncTransport, Wire
     from juspay_accounts._stats import ClientStats
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_USER_AGENT", "Transport"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_USER_AGENT", "Transport", "make_transport"]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 """The largest success body the client reads (16 MiB); a larger one is refused unread."""
+
+_DEFAULT_MAX_CONNECTIONS: Final = 100  # AccountsClient(max_connections=...)'s default
 
 _ERROR_BODY_BYTES: Final = 64 * 1024
 """How much of an error body is read: enough for any Juspay error, little of a proxy's page."""
@@ -179,9 +183,9 @@ class Transport:
         return self._given is not None
 
     @property
-    def max_connections(self) -> int:
-        """The connection pool size of a session the transport creates."""
-        return self._max_connections
+    def pool_size(self) -> int | None:
+        """The pool size of the session made here (``None`` with a session given)."""
+        return None if self._given is not None else self._max_connections
 
     @property
     def closed(self) -> bool:
@@ -383,3 +387,55 @@ class Transport:
             errors=(f"body larger than {self._max_response_bytes} bytes @ $",),
             request_id=response.headers.get("x-request-id"),
         )
+
+
+def make_transport(
+    transport: AsyncTransport | None,
+    *,
+    session: aiohttp.ClientSession | None,
+    max_connections: int,
+    timeout: float | None,
+    max_response_bytes: int,
+    stats: ClientStats,
+    proxy: str | None,
+    trust_env: bool,
+    ssl_context: ssl.SSLContext | None,
+) -> Wire:
+    """The client's transport: the one it was given, or its own aiohttp one.
+
+    Raises:
+        ValueError: a ``transport`` is given with one of the aiohttp transport's settings
+            (``session``, ``proxy``, ``trust_env``, ``ssl_context``, ``max_connections``,
+            ``max_response_bytes``): they would be silently ignored.
+        TypeError: ``transport`` has no async ``send`` method.
+    """
+    if transport is None:
+        return Transport(
+            session=session,
+            max_connections=max_connections,
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            stats=stats,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl_context=ssl_context,
+        )
+    ignored = [
+        name
+        for name, value, default in (
+            ("session", session, None),
+            ("proxy", proxy, None),
+            ("trust_env", trust_env, False),
+            ("ssl_context", ssl_context, None),
+            ("max_connections", max_connections, _DEFAULT_MAX_CONNECTIONS),
+            ("max_response_bytes", max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES),
+        )
+        if value != default
+    ]
+    if ignored:
+        msg = (
+            f"{', '.join(ignored)} configure the client's own aiohttp transport: with "
+            "transport= given, configure that transport instead"
+        )
+        raise ValueError(msg)
+    return GivenTransport(transport, stats)

@@ -29,9 +29,27 @@ def test_contract_names() -> None:
     assert "https://api.juspay.io" == ja.EU_PRODUCTION_URL
 
 
+def test_the_transport_seam_names() -> None:
+    """The seam's names: AccountsClient(transport=...), MockTransport and MockResponse."""
+    from juspay_accounts.testing import MockResponse, MockTransport  # noqa: PLC0415
+
+    transport = MockTransport(lambda _request: MockResponse(200, json={}, content=b"", headers={}))
+    assert isinstance(transport, ja.AsyncTransport)
+    ja.AccountsClient("k", transport=transport)
+
+
 def test_testing_exports_its_public_names() -> None:
-    """juspay_accounts.testing exports the fake server's names, each once, and no other."""
-    expected = {"CHAOS_FAULTS", "DEFAULT_API_KEY", "FakeJuspay", "Fault", "RecordedRequest"}
+    """juspay_accounts.testing exports the fake server's and the mock transport's names."""
+    expected = {
+        "CHAOS_FAULTS",
+        "DEFAULT_API_KEY",
+        "FakeJuspay",
+        "Fault",
+        "MockRequest",
+        "MockResponse",
+        "MockTransport",
+        "RecordedRequest",
+    }
     assert expected == set(ja.testing.__all__)
     assert len(expected) == len(ja.testing.__all__)
     public = {n for n in vars(ja.testing) if n.isidentifier() and not n.startswith("_")}
@@ -50,8 +68,8 @@ def test_py_typed_is_shipped() -> None:
     assert importlib.resources.files("juspay_accounts").joinpath("py.typed").is_file()
 
 
-def test_fan_out_is_the_old_name_of_customer_result_stream() -> None:
-    """FanOut still names the class accounts_for_customers returns, now CustomerResultStream."""
+def test_accounts_for_customers_returns_a_customer_result_stream() -> None:
+    """accounts_for_customers returns the public CustomerResultStream (no other name for it)."""
     stream = ja.AccountsClient("k").accounts_for_customers([])
-    assert ja.CustomerResultStream is ja.FanOut
     assert ja.CustomerResultStream is type(stream)
+    assert not hasattr(ja, "FanOut")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import pytest_asyncio
-from aiohttp import web
+import yarl
 
 import juspay_accounts as ja
 from juspay_accounts._fetcher import PageFetcher
+from juspay_accounts.testing import MockRequest, MockResponse, MockTransport
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -19,43 +18,39 @@ if TYPE_CHECKING:
 
 
 class EndlessServer:
-    """Answers every page with one fresh account and ``total=10**15``: a walk that never ends."""
+    """Answers every page with one fresh account and ``total=10**15``: a walk that never ends.
+
+    A MockTransport handler: thousands of pages cost no sockets.
+    """
 
     def __init__(self) -> None:
         """Count nothing yet."""
         self.requests = 0
-        self.url = ""
 
-    async def handle(self, request: web.Request) -> web.Response:
+    def __call__(self, request: MockRequest) -> MockResponse:
         """One new account at the offset asked for."""
         self.requests += 1
-        offset = int(request.query.get("offset", "0"))
+        url = yarl.URL(request.url)
+        offset = int(url.query.get("offset", "0"))
         account = {
             "customer_account_id": f"banh_{offset}",
-            "customer_id": request.match_info["customer"],
+            "customer_id": url.parts[2],
             "account_details": {"vpa": "x@upi"},
             "validation_status": "ACTIVE",
             "date_created": "2023-06-06T13:29:49Z",
         }
         body = {"list": [account], "offset": offset, "count": 1, "total": 10**15}
-        return web.Response(text=json.dumps(body), content_type="application/json")
+        return MockResponse(200, json=body)
+
+    def client(self) -> ja.AccountsClient:
+        """A client whose every request this server answers."""
+        return ja.AccountsClient("k", transport=MockTransport(self))
 
 
-@pytest_asyncio.fixture
-async def endless() -> AsyncIterator[EndlessServer]:
-    """A running endless server on 127.0.0.1."""
-    server = EndlessServer()
-    app = web.Application()
-    app.router.add_get("/customers/{customer}/customer-accounts/list", server.handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield server
-    finally:
-        await runner.cleanup()
+@pytest.fixture
+def endless() -> EndlessServer:
+    """An endless server."""
+    return EndlessServer()
 
 
 async def collect(
@@ -70,7 +65,7 @@ async def collect(
 async def test_endless_server_stops_at_the_default_max_pages(endless: EndlessServer) -> None:
     """Fresh accounts with total=10**15 end in PaginationError after DEFAULT_MAX_PAGES pages."""
     assert 1000 == ja.DEFAULT_MAX_PAGES
-    async with ja.AccountsClient("k", base_url=endless.url) as client:
+    async with endless.client() as client:
         with pytest.raises(ja.PaginationError, match="max_pages=1000"):
             await client.all_accounts("cst_1")
         assert ja.DEFAULT_MAX_PAGES == endless.requests
@@ -86,7 +81,7 @@ async def test_endless_server_stops_at_the_default_max_pages(endless: EndlessSer
 @pytest.mark.asyncio
 async def test_max_pages_none_still_means_no_bound(endless: EndlessServer) -> None:
     """An explicit max_pages=None walks past the default bound."""
-    async with ja.AccountsClient("k", base_url=endless.url) as client:
+    async with endless.client() as client:
         walked = 0
         async for _ in client.iter_accounts("cst_1", max_pages=None):
             walked += 1
