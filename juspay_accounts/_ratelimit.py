@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 import attrs
 
 from juspay_accounts import _timing
+from juspay_accounts._redis_url import display, redis_connection
 from juspay_accounts.exceptions import ClientClosedError, RateLimitStoreError
 
 if TYPE_CHECKING:
@@ -42,10 +43,6 @@ __all__ = [
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 _REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
-_EXTRA_HINT: Final = (
-    "install the redis extra: pip install 'juspay-accounts[redis]' (from a clone of the "
-    "repository: pip install '.[redis]')"
-)
 STORE_TIMEOUT: Final = 2.0
 """Seconds one Redis command may take before the call fails with RateLimitStoreError."""
 _MIN_RATE: Final = 0.001  # one request every 1000 s
@@ -90,62 +87,6 @@ def _store(_instance: object, _attribute: object, value: object) -> None:
         raise ValueError(msg)
 
 
-def redis_connection(url: str) -> dict[str, Any]:
-    """The connection settings of a Redis URL, read by redis-py's own parser, checked.
-
-    Raises:
-        ValueError: redis-py cannot read it, it names no host (a password with an
-            unencoded ``/``, ``#``, ``?`` or ``@`` cuts the host off), or its database
-            is not a number. The message quotes nothing of the URL past its scheme.
-        RateLimitStoreError: the ``redis`` extra is not installed.
-    """
-    try:
-        from redis.asyncio.connection import parse_url  # noqa: PLC0415 - the optional extra
-    except ImportError as exc:
-        msg = f"a redis:// rate-limit store needs the redis package: {_EXTRA_HINT}"
-        raise RateLimitStoreError(msg) from exc
-    scheme = url.partition("://")[0]
-    problem = None
-    try:
-        settings = parse_url(url)
-    except Exception as exc:  # noqa: BLE001 - any failure of the parser is a bad URL
-        problem = f"redis-py cannot read it ({type(exc).__name__})"
-    else:
-        path = url.partition("://")[2].partition("?")[0].partition("#")[0]
-        if scheme == "unix":
-            if not settings.get("path"):
-                problem = "it names no socket path"
-        elif not settings.get("host"):
-            problem = "it names no host"
-        elif "/" in path.rpartition("@")[2] and "db" not in settings:
-            problem = "its database is not a number"
-    if problem is not None:
-        msg = (
-            f"store is not a usable {scheme}:// URL: {problem}; a password holding "
-            "'/', '#', '?', '@' or '%' must be percent-encoded (urllib.parse.quote(pw, safe=''))"
-        )
-        raise ValueError(msg) from None
-    return dict(settings)
-
-
-def _display(url: str) -> str:
-    """Where a store lives, for reprs, logs and messages: never its password."""
-    if url == "memory://":
-        return url
-    settings = redis_connection(url)
-    scheme = url.partition("://")[0]
-    user = settings.get("username") or ""
-    secret = ":***" if settings.get("password") else ""
-    at = f"{user}{secret}@" if user or secret else ""
-    db = settings.get("db", 0)
-    if scheme == "unix":
-        return f"unix://{at}{settings['path']}?db={db}"
-    host = settings["host"]
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{at}{host}:{settings.get('port', 6379)}/{db}"
-
-
 @attrs.frozen
 class RateLimit:
     """How many requests a client may start per second, in one process or across many.
@@ -179,7 +120,7 @@ class RateLimit:
     per_second: float = attrs.field(validator=_positive_rate)
     burst: int | None = attrs.field(default=None, kw_only=True, validator=_burst)
     store: str = attrs.field(
-        default="memory://", kw_only=True, validator=_store, repr=lambda url: repr(_display(url))
+        default="memory://", kw_only=True, validator=_store, repr=lambda url: repr(display(url))
     )
     key: str = attrs.field(default="juspay-accounts", kw_only=True, validator=_key)
 
@@ -354,7 +295,7 @@ class RedisStore:
         import redis.asyncio  # noqa: PLC0415 - the optional extra
         import redis.exceptions  # noqa: PLC0415
 
-        self._where = _display(limit.store)
+        self._where = display(limit.store)
         self._settings = redis_connection(limit.store)
         self._password = self._settings.get("password") or None
         self._errors: tuple[type[BaseException], ...] = (
