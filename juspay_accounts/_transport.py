@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
+from juspay_accounts import _timing
 from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request_failure
 from juspay_accounts._network import check_proxy, check_ssl_context, proxy_from_env, shown_proxy
 from juspay_accounts._redact import redact_answer
@@ -58,19 +59,6 @@ DEFAULT_USER_AGENT: Final = (
 """The ``User-Agent`` sent unless the client is given another."""
 
 _LOG: Final = logging.getLogger("juspay_accounts")
-
-
-async def _close_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """Hold ``session`` open until closed, or until its event loop shuts down.
-
-    ``asyncio.run``, ``asyncio.Runner`` (and so pytest-asyncio) finalise every async generator
-    still suspended before they close the loop: this one then closes the session, inside its
-    own loop, so a client that outlives the loop leaves no connection and no warning behind.
-    """
-    try:
-        yield
-    finally:
-        await session.close()
 
 
 class Transport:
@@ -271,7 +259,8 @@ class Transport:
         session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), proxy=proxy
         )
-        closer = _close_with_its_loop(session)
+        # Closed inside its own loop when that loop shuts down, if not before (_timing).
+        closer = _timing.close_with_loop(session.close)
         await anext(closer)  # suspended inside its try, and known to the loop from now on
         self._owned, self._closer = session, closer
         return session

@@ -78,9 +78,14 @@ class ErrorField:
     reason: str | None
 
 
-def _rebuild(cls: type[JuspayError], kwargs: dict[str, Any]) -> JuspayError:
-    """Recreate an exception from its keyword arguments (used by pickling)."""
-    return cls(**kwargs)
+def _restore(cls: type[JuspayError], args: tuple[Any, ...]) -> JuspayError:
+    """An exception of ``cls`` with ``args``, its ``__init__`` not run (pickling's first step).
+
+    Its attributes come next, from the pickled ``__dict__`` (see ``JuspayError.__setstate__``).
+    """
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class JuspayError(Exception):
@@ -99,7 +104,6 @@ class JuspayError(Exception):
         """Create the error with a message and, when known, Juspay's request id."""
         self.request_id = request_id
         self.attempts = 1
-        self._kwargs: dict[str, Any] = {"message": message, "request_id": request_id}
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -114,8 +118,25 @@ class JuspayError(Exception):
         return " ".join(parts)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle through the keyword arguments, which ``Exception`` cannot do alone."""
-        return (_rebuild, (type(self), self._kwargs), self.__dict__)
+        """Pickle any error of the tree the same way: its class, its args, its attributes.
+
+        ``Exception``'s own pickling calls ``cls(*args)``, which keyword-only constructors
+        refuse; here no constructor runs. Headers travel as pairs (a multidict proxy does
+        not pickle) and come back read-only.
+        """
+        state = dict(self.__dict__)
+        headers = state.get("headers")
+        if headers is not None:
+            state["headers"] = tuple(headers.items())
+        return (_restore, (type(self), self.args), state)
+
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        """Restore the attributes :meth:`__reduce__` kept."""
+        if state is None:
+            return
+        if isinstance(state.get("headers"), tuple):
+            state = {**state, "headers": freeze_headers(state["headers"])}
+        self.__dict__.update(state)
 
 
 class APIError(JuspayError):
@@ -176,21 +197,6 @@ class APIError(JuspayError):
         if message is None:
             message = self._summary()
         super().__init__(message, request_id=request_id)
-        self._kwargs = {
-            "status": status,
-            "error_code": error_code,
-            "code": code,
-            "category": category,
-            "user_message": user_message,
-            "developer_message": developer_message,
-            "error_message": error_message,
-            "fields": fields,
-            "retry_after": retry_after,
-            "body": self.body,
-            "request_id": request_id,
-            "message": message,
-            "headers": self.headers,
-        }
 
     def _summary(self) -> str:
         codes = "/".join(c for c in (self.error_code, self.code) if c)
@@ -318,13 +324,6 @@ class ResponseValidationError(JuspayError):
         self.errors = errors
         self.body = body[:BODY_LIMIT]
         super().__init__(message, request_id=request_id)
-        self._kwargs = {
-            "message": message,
-            "status": status,
-            "errors": errors,
-            "body": self.body,
-            "request_id": request_id,
-        }
 
 
 class PaginationError(JuspayError):
@@ -352,12 +351,6 @@ class PaginationError(JuspayError):
         self.customer_id = customer_id
         self.offset = offset
         super().__init__(message, request_id=request_id)
-        self._kwargs = {
-            "message": message,
-            "customer_id": customer_id,
-            "offset": offset,
-            "request_id": request_id,
-        }
 
 
 class InvalidInputError(JuspayError, ValueError):

@@ -35,15 +35,29 @@ def test_tree() -> None:
         ja.BadRequestError(status=400, fields=(ja.ErrorField(name="f", reason="bad"),)),
         ja.APIConnectionError("refused", request_id=None),
         ja.ResponseValidationError("bad", status=200, errors=("x @ $",), request_id="r2"),
+        ja.APIError(status=418, headers={"X-Teapot": "yes"}, message="short and stout"),
+        ja.APITimeoutError("slow"),
+        ja.APICertificateError("untrusted"),
+        ja.PaginationError("loops", customer_id="cst_1", offset=20, request_id="r3"),
+        ja.InvalidInputError("blank id"),
+        ja.ClientClosedError("closed"),
+        ja.RateLimitStoreError("not sent: Redis is gone"),
     ],
+    ids=lambda exc: type(exc).__name__,
 )
 def test_pickle_round_trip(exc: ja.JuspayError) -> None:
-    """Errors survive pickling (e.g. across process pools) with their fields."""
+    """Every error of the tree survives pickling (process pools) with all its fields.
+
+    One mechanism for all: the class, its args and its attributes (attempts included).
+    """
+    exc.attempts = 3
     copy = pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
     assert type(exc) is type(copy)
     assert str(exc) == str(copy)
     assert exc.request_id == copy.request_id
     assert vars(exc) == vars(copy)
+    assert 3 == copy.attempts
+    assert exc.args == copy.args
 
 
 def test_message_is_one_line_with_hint() -> None:
