@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import aioresponses.core
+import hypothesis
 import pytest
 import pytest_asyncio
 
@@ -48,6 +49,15 @@ def _shim_aioresponses() -> None:
 
 
 _shim_aioresponses()
+
+# Hypothesis: one fixed profile, the same examples on every run (derandomize), so a failure
+# reproduces. The default run is quick; CI (CI=true, or HYPOTHESIS_PROFILE=ci) tries more.
+# No deadline: a loaded two-core machine is not a slow decoder.
+hypothesis.settings.register_profile("default", max_examples=60, derandomize=True, deadline=None)
+hypothesis.settings.register_profile("ci", max_examples=400, derandomize=True, deadline=None)
+hypothesis.settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
+)
 
 
 @pytest.fixture

@@ -283,7 +283,7 @@ JSONISH = st.recursive(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's
 @given(text=JSONISH, prefix=st.sampled_from([b"", BOM, b" "]))
 def test_json_edge_cases_decode_alike_on_both_paths(text: str, prefix: bytes) -> None:
     """Bodies built from the numbers and strings where the parsers differ decode alike."""
@@ -291,7 +291,7 @@ def test_json_edge_cases_decode_alike_on_both_paths(text: str, prefix: bytes) ->
     assert with_orjson == with_stdlib
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's
 @given(body=st.binary(max_size=200))
 def test_arbitrary_bytes_decode_alike_on_both_paths(body: bytes) -> None:
     """Arbitrary bytes give the same page or the same errors on both paths."""

@@ -92,7 +92,7 @@ def outcome(status: int, headers: dict[str, str], body: bytes) -> object:
         return exc
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's
 @given(status=STATUS, headers=HEADERS, body=st.binary(max_size=300))
 def test_arbitrary_bytes(status: int, headers: dict[str, str], body: bytes) -> None:
     """Arbitrary bytes with any status and headers end in a page or our error."""
@@ -100,7 +100,7 @@ def test_arbitrary_bytes(status: int, headers: dict[str, str], body: bytes) -> N
     assert isinstance(result, ja.AccountPage | ja.JuspayError)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's
 @given(status=STATUS, value=JSON)
 def test_arbitrary_json(status: int, value: Any) -> None:  # noqa: ANN401 - any JSON
     """Any JSON value, at any status, ends in a page or our error."""
@@ -108,7 +108,7 @@ def test_arbitrary_json(status: int, value: Any) -> None:  # noqa: ANN401 - any 
     assert isinstance(result, ja.AccountPage | ja.JuspayError)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's
 @given(status=st.sampled_from([200, 201, 400, 401, 403, 404, 429, 500, 503]), value=SHAPED)
 def test_json_shaped_like_juspay(status: int, value: Any) -> None:  # noqa: ANN401 - any JSON
     """JSON built from Juspay's own keys with wrong values ends in a page or our error."""
@@ -118,7 +118,7 @@ def test_json_shaped_like_juspay(status: int, value: Any) -> None:  # noqa: ANN4
         assert isinstance(result, ja.APIError)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's
 @given(accounts=st.lists(st.dictionaries(st.sampled_from(KEYS), FIELD, max_size=10), max_size=5))
 def test_envelopes_of_odd_accounts(accounts: list[dict[str, Any]]) -> None:
     """An envelope of odd accounts is a page, or a ResponseValidationError naming $.list[i]."""
@@ -198,7 +198,7 @@ VALID = {
 }
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the profile's
 @given(
     changes=st.dictionaries(st.sampled_from(KEYS) | st.just("last_validated "), FIELD, max_size=4),
     removed=st.sets(st.sampled_from(sorted(VALID)), max_size=2),
