@@ -17,10 +17,22 @@ from juspay_accounts.exceptions import APICertificateError, APIConnectionError, 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ["DEFAULT_MIN_ATTEMPT_TIME", "DEFAULT_RETRY_STATUSES", "RetryPolicy"]
+__all__ = [
+    "DEFAULT_MIN_ATTEMPT_TIME",
+    "DEFAULT_RETRY_BUDGET",
+    "DEFAULT_RETRY_BUDGET_FLOOR",
+    "DEFAULT_RETRY_STATUSES",
+    "RetryPolicy",
+]
 
 DEFAULT_RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 """The HTTP statuses retried by default: timeouts, rate limits and server or proxy failures."""
+
+DEFAULT_RETRY_BUDGET: Final = 0.2
+"""The share of a client's recent calls it may retry (Finagle's default, 20 %)."""
+
+DEFAULT_RETRY_BUDGET_FLOOR: Final = 3.0
+"""Retries a second a client may make whatever its traffic (the budget's floor)."""
 
 DEFAULT_MIN_ATTEMPT_TIME: Final = 0.1
 """Seconds of the deadline an attempt needs at least: no wait starts that would leave less."""
@@ -29,6 +41,18 @@ DEFAULT_MIN_ATTEMPT_TIME: Final = 0.1
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value >= 0:  # also refuses NaN
         msg = f"{attribute.name} must be a non-negative number of seconds, got {value!r}"
+        raise ValueError(msg)
+
+
+def _non_negative_or_none(
+    _instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None and (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value < float("inf")
+    ):
+        msg = f"{attribute.name} must be a non-negative number or None, got {value!r}"
         raise ValueError(msg)
 
 
@@ -71,6 +95,16 @@ class RetryPolicy:
             that would leave less of the deadline is not started: the call ends at once
             with its last error, or with :class:`~juspay_accounts.RateLimitError` ("not
             sent") when the wait was the rate limit's. The first attempt is always sent.
+        retry_budget: The share of the client's calls of the last 10 s that may be
+            retried (0.2: one retry for every five calls), plus ``retry_budget_floor``
+            retries a second; shared by every call of the client and its
+            ``with_options`` views. When Juspay fails everything, a fan-out then sends at
+            most about ``1.2x`` as many requests as customers (plus the floor), not
+            ``max_attempts`` times as many; a call whose retry the budget refuses fails at
+            once with its last error, which says so. ``None``: no budget, every call
+            retries up to ``max_attempts``.
+        retry_budget_floor: Retries a second the budget allows whatever the traffic, so
+            that a quiet client still retries a blip.
         retry_statuses: The HTTP statuses that are retried.
         sleep: How to wait. Tests can pass a fake that records the delays;
             :meth:`without_waiting` skips waiting altogether.
@@ -82,6 +116,12 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     deadline: float | None = attrs.field(default=60.0, validator=_positive_or_none)
     min_attempt_time: float = attrs.field(default=DEFAULT_MIN_ATTEMPT_TIME, validator=_non_negative)
+    retry_budget: float | None = attrs.field(
+        default=DEFAULT_RETRY_BUDGET, validator=_non_negative_or_none
+    )
+    retry_budget_floor: float = attrs.field(
+        default=DEFAULT_RETRY_BUDGET_FLOOR, validator=_non_negative
+    )
     retry_statuses: frozenset[int] = attrs.field(
         default=DEFAULT_RETRY_STATUSES, converter=frozenset
     )

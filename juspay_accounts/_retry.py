@@ -78,9 +78,23 @@ class _StopAtDeadline(tenacity.stop.stop_base):
         return not self._policy.leaves_room(state.upcoming_sleep or 0.0, self._deadline_at)
 
 
-def _log_retry(customer_id: str, max_attempts: int) -> Callable[[tenacity.RetryCallState], None]:
+_BUDGET_SPENT: Final = "not retried: the client's retry budget was spent"
+
+
+def _before_retry(
+    customer_id: str, policy: RetryPolicy, throttle: Throttle
+) -> Callable[[tenacity.RetryCallState], None]:
+    """Before a retry's wait: ask the retry budget (a refusal ends the call now), then log."""
+    max_attempts = policy.max_attempts
+
     def log(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        if policy.retry_budget is not None and not throttle.retry_budget.try_retry(
+            policy.retry_budget, policy.retry_budget_floor
+        ):
+            assert isinstance(exc, JuspayError)  # noqa: S101 - only these are retried
+            exc.not_retried = _BUDGET_SPENT
+            raise exc
         status = exc.status if isinstance(exc, APIError) else None
         failure = f"HTTP {status}" if status is not None else type(exc).__name__
         request_id = exc.request_id if isinstance(exc, JuspayError) else None
@@ -165,6 +179,7 @@ async def call_with_retries(
     """
     deadline_at = policy.deadline_at()
     await throttle.before_attempt(policy, deadline_at, closed)
+    throttle.retry_budget.note_call()
     # The first attempt runs outside tenacity: setting up AsyncRetrying costs more than
     # the rest of a call (about 120 µs of CPU per lookup, measured with
     # tests/benchmarks/run.py), and most calls succeed the first time.
@@ -181,7 +196,7 @@ async def call_with_retries(
         | _StopAtDeadline(policy, deadline_at),
         wait=_Wait(policy, throttle),
         retry=tenacity.retry_if_exception(policy.should_retry),
-        before_sleep=_log_retry(customer_id, policy.max_attempts),
+        before_sleep=_before_retry(customer_id, policy, throttle),
         reraise=True,
     )
     last_failure: JuspayError = first_failure

@@ -1,4 +1,4 @@
-"""What holds a client's attempts back: Juspay's 429 holds and the rate budget, in one place.
+"""What holds a client's attempts back: Juspay's 429 holds, the rate budget, the retry budget.
 
 One :class:`Throttle` per client (its ``with_options`` views share it) has two steps:
 
@@ -23,6 +23,7 @@ import random
 from typing import TYPE_CHECKING, Final
 
 from juspay_accounts import _timing
+from juspay_accounts._retry_budget import RetryBudget
 from juspay_accounts.exceptions import JuspayError, RateLimitError, RateLimitStoreError
 
 if TYPE_CHECKING:
@@ -74,13 +75,14 @@ class _Line:
 class Throttle:
     """Juspay's 429 holds and the client's rate budget (``store``; ``None`` for none)."""
 
-    __slots__ = ("_line", "_store", "_until")
+    __slots__ = ("_line", "_store", "_until", "retry_budget")
 
     def __init__(self, store: Store | None = None) -> None:
         """No hold yet; the store is asked at the first attempt."""
         self._until = 0.0
         self._store = store
         self._line: _Line | None = None
+        self.retry_budget = RetryBudget()  # the client's retries, against its calls
 
     # -- the 429 hold ------------------------------------------------------------------
 

@@ -95,6 +95,8 @@ class JuspayError(Exception):
         request_id: Juspay's id for the failed request, when known. Quote it to Juspay
             support.
         attempts: How many attempts the call made before giving up with this error.
+        not_retried: Why a retryable error was not retried, when a rule stopped it (the
+            client's retry budget); ``None`` otherwise. ``str()`` says it too.
     """
 
     hint: ClassVar[str] = ""
@@ -104,6 +106,7 @@ class JuspayError(Exception):
         """Create the error with a message and, when known, Juspay's request id."""
         self.request_id = request_id
         self.attempts = 1
+        self.not_retried: str | None = None
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -113,6 +116,8 @@ class JuspayError(Exception):
             parts.append(f"(request id {self.request_id})")
         if self.attempts > 1:
             parts.append(f"after {self.attempts} attempts")
+        if self.not_retried:
+            parts.append(f"({self.not_retried})")
         if self.hint:
             parts.append(f"- {self.hint}")
         return " ".join(parts)

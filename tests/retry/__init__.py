@@ -1,0 +1,1 @@
+"""Retries: the policy, the retry loop on tenacity, deadlines, the retry budget."""
