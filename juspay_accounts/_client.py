@@ -21,6 +21,7 @@ from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_in
 from juspay_accounts._policy import RetryPolicy
 from juspay_accounts._ratelimit import RateLimit, open_store
 from juspay_accounts._request import KEEP, Keep
+from juspay_accounts._sharing import DEFAULT_CACHE_SIZE, Sharing
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._throttle import Throttle
 from juspay_accounts._tracing import Tracing, make_tracing
@@ -50,6 +51,24 @@ DEFAULT_CONCURRENCY: Final = 16
 """How many customers a fan-out fetches at once unless told otherwise."""
 
 _LOG: Final = logging.getLogger("juspay_accounts")
+
+
+def _sharing_for(*, coalesce: bool, cache_ttl: float | None, cache_size: int) -> Sharing | None:
+    """The client's coalescing and cache, checked; ``None`` when both are off (no cost)."""
+    flag: object = coalesce  # checked at run time: a string is an easy mistake
+    ttl: object = cache_ttl
+    if not isinstance(flag, bool):
+        msg = f"coalesce must be True or False, got {coalesce!r}"
+        raise TypeError(msg)
+    if ttl is not None and (
+        isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < float("inf")
+    ):
+        msg = f"cache_ttl must be a positive number of seconds or None, got {cache_ttl!r}"
+        raise ValueError(msg)
+    positive_int_or_none(cache_size, "cache_size")
+    if not coalesce and cache_ttl is None:
+        return None
+    return Sharing(coalesce=coalesce, cache_ttl=cache_ttl, cache_size=cache_size)
 
 
 def _check_timeout(timeout: float | None) -> float | None:
@@ -127,6 +146,14 @@ class AccountsClient:
             client's calls out of traces. See :doc:`/production`.
         trace_customer_ids: Record the customer id on the spans (``juspay.customer_id``).
             Off by default: a customer id identifies a person.
+        coalesce: Concurrent calls for the same page (customer, offset, count, merchant,
+            headers) share one request: every caller gets its result, or its failure; a
+            caller that is cancelled leaves the request to the others; one whose deadline
+            ends first gets its own timeout. Off by default. See :doc:`/production`.
+        cache_ttl: Seconds a fetched page is kept and returned without a request (errors
+            never are); ``None`` (the default) keeps nothing. ``list_accounts(...,
+            cache=False)`` skips it for one call.
+        cache_size: The most pages the cache keeps; the least recently used go first.
 
     Raises:
         ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
@@ -165,6 +192,9 @@ class AccountsClient:
         ssl_context: ssl.SSLContext | None = None,
         tracer_provider: Any = None,  # noqa: ANN401 - a TracerProvider, from the otel extra
         trace_customer_ids: bool = False,
+        coalesce: bool = False,
+        cache_ttl: float | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
         self._settings = _request.make_settings(
@@ -206,6 +236,7 @@ class AccountsClient:
                 base_url=self._settings.base_url,
                 trace_customer_ids=trace_customer_ids,
             ),
+            sharing=_sharing_for(coalesce=coalesce, cache_ttl=cache_ttl, cache_size=cache_size),
         )
 
     def __repr__(self) -> str:
@@ -337,6 +368,7 @@ class AccountsClient:
         timeout: float | Keep | None = KEEP,
         headers: Mapping[str, str] | None = None,
         merchant_id: str | None = None,
+        cache: bool = True,
     ) -> AccountPage:
         """Fetch one page of a customer's accounts: one ``GET``, retried if it fails transiently.
 
@@ -353,6 +385,8 @@ class AccountsClient:
                 ``None`` for no limit (the retry policy's ``deadline`` still holds).
             headers: Extra headers for this call (see :meth:`with_options`).
             merchant_id: The ``x-merchantid`` for this call, instead of the client's.
+            cache: ``False`` fetches the page even when the client's cache (``cache_ttl``)
+                holds it, and keeps the fresh one.
 
         Returns:
             The page, with the ``offset``, ``count`` and ``total`` Juspay reported, and
@@ -380,7 +414,7 @@ class AccountsClient:
             client._settings, customer_id, offset=offset, count=count, routing_id=routing_id
         )
         policy = client._retry if retry is None else retry
-        return await client._fetcher.page(request, customer_id, offset, policy)
+        return await client._fetcher.page(request, customer_id, offset, policy, use_cache=cache)
 
     def _policy(self, retry: RetryPolicy | None) -> RetryPolicy:
         return self._retry if retry is None else retry

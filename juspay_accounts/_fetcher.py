@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from juspay_accounts import _request, _response
 from juspay_accounts._pagination import PageWalk
 from juspay_accounts._retry import call_with_retries
+from juspay_accounts._sharing import page_key
 from juspay_accounts._tracing import Tracing
 from juspay_accounts.exceptions import JuspayError
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from juspay_accounts._models import AccountPage, CustomerAccount
     from juspay_accounts._policy import RetryPolicy
     from juspay_accounts._seam import Wire
+    from juspay_accounts._sharing import Sharing
     from juspay_accounts._stats import ClientStats
     from juspay_accounts._throttle import Throttle
 
@@ -45,10 +47,19 @@ class PageFetcher:
         timeout: The time limit of one attempt (``None`` for none).
         stats: Where retries are counted (the transport counts requests).
         throttle: The client's 429 hold and rate budget: every attempt goes through it.
+        sharing: The client's coalescing and page cache, ``None`` when both are off.
         tracing: The client's OpenTelemetry tracing, ``None`` without the otel extra.
     """
 
-    __slots__ = ("_settings", "_stats", "_throttle", "_timeout", "_transport", "tracing")
+    __slots__ = (
+        "_settings",
+        "_sharing",
+        "_stats",
+        "_throttle",
+        "_timeout",
+        "_transport",
+        "tracing",
+    )
 
     def __init__(
         self,
@@ -59,8 +70,10 @@ class PageFetcher:
         stats: ClientStats,
         throttle: Throttle,
         tracing: Tracing | None = None,
+        sharing: Sharing | None = None,
     ) -> None:
         """Nothing is sent yet."""
+        self._sharing = sharing
         self.tracing = tracing
         self._settings = settings
         self._transport = transport
@@ -86,18 +99,41 @@ class PageFetcher:
         """Close the throttle's budget (its Redis connections, if any)."""
         await self._throttle.aclose()
 
-    async def page(
+    def page(
         self,
         request: _request.Request,
         customer_id: str,
         offset: int | None,
         policy: RetryPolicy,
         parent: Context | None = None,
-    ) -> AccountPage:
+        *,
+        use_cache: bool = True,
+    ) -> Awaitable[AccountPage]:
         """Send ``request`` (built once) under ``policy``; decode the page it returns.
 
-        When tracing, the call's span is a child of ``parent`` (``None``: the current span).
+        With coalescing or a cache (the client's ``sharing``), the page may come from a
+        request in flight or from the cache (``use_cache=False`` skips the cache). When
+        tracing, the call's span is a child of ``parent`` (``None``: the current span).
         """
+        sharing = self._sharing
+        if sharing is None:
+            return self._fetch(request, customer_id, offset, policy, parent)
+        return sharing.page(
+            page_key(request),
+            functools.partial(self._fetch, request, customer_id, offset, policy, parent),
+            use_cache=use_cache,
+            deadline=policy.deadline,
+        )
+
+    async def _fetch(
+        self,
+        request: _request.Request,
+        customer_id: str,
+        offset: int | None,
+        policy: RetryPolicy,
+        parent: Context | None,
+    ) -> AccountPage:
+        """One request under the retry policy, traced when tracing is on."""
         send = self._transport.send
 
         async def attempt(time_limit: float | None) -> AccountPage:

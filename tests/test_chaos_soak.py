@@ -28,7 +28,8 @@ TIMEOUT = 0.5
 @pytest.mark.asyncio
 async def test_chaos_soak_loses_nothing() -> None:
     """Every customer's accounts come back complete, exactly once, whatever the faults."""
-    seed = int(os.environ.get("JUSPAY_CHAOS_SEED", random.SystemRandom().randrange(2**32)))
+    # A fixed seed by default, so a run is repeatable; JUSPAY_CHAOS_SEED tries another.
+    seed = int(os.environ.get("JUSPAY_CHAOS_SEED", "20261207"))
     print(f"\nchaos soak seed {seed} (replay with JUSPAY_CHAOS_SEED={seed})")  # noqa: T201
     rng = random.Random(seed)  # noqa: S311 - test data
     faults = [f for f in CHAOS_FAULTS if f.kind != "late"] + [Fault.answer_late(3.0)]
@@ -45,7 +46,9 @@ async def test_chaos_soak_loses_nothing() -> None:
                 ]
             pages = sum(max(1, math.ceil(len(ids) / PAGE_SIZE)) for ids in expected.values())
             fake.chaos(0.3, faults=faults, seed=seed)
-            policy = ja.RetryPolicy(max_attempts=MAX_ATTEMPTS).without_waiting()
+            # No retry budget: at 30 % of faults it would refuse some retries, by design
+            # (tests/retry/test_retry_budget.py); here every fault must be ridden out.
+            policy = ja.RetryPolicy(max_attempts=MAX_ATTEMPTS, retry_budget=None).without_waiting()
             started = time.perf_counter()
             async with ja.AccountsClient(
                 fake.api_key, base_url=fake.url, timeout=TIMEOUT, retry=policy

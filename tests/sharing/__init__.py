@@ -1,0 +1,1 @@
+"""One request for many callers: coalescing and the short page cache."""
