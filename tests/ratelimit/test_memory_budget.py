@@ -230,3 +230,45 @@ async def test_a_tiny_rate_is_kept_exactly(
     async with _client(fake, session, fake_time, limit, deadline=None) as client:
         await fake_time.run(asyncio.gather(*(client.list_accounts("cst_1") for _ in range(3))))
     assert [0.0, 666.666667, 1333.333333] == starts
+
+
+@pytest.mark.asyncio
+async def test_a_429_hold_holds_back_calls_that_take_tokens(
+    fake: FakeJuspay,
+    fake_time: FakeTime,
+    started_at: tuple[aiohttp.ClientSession, list[float]],
+) -> None:
+    """With a budget too, a 429's Retry-After holds the client's next call until it ends."""
+    session, starts = started_at
+    fake.add_customer("cst_1")
+    fake.inject(Fault.respond(429, b"slow down", headers={"Retry-After": "1"}), times=1)
+    limit = ja.RateLimit(100)
+    async with _client(fake, session, fake_time, limit, max_attempts=1) as client:
+
+        async def scenario() -> None:
+            with pytest.raises(ja.RateLimitError):
+                await client.list_accounts("cst_1")
+            await client.list_accounts("cst_1")
+
+        await fake_time.run(scenario())
+    assert 0.0 == starts[0]
+    assert 1.0 <= starts[1] <= 1.0 + 0.5  # the hold, and at most its jitter
+
+
+@pytest.mark.asyncio
+async def test_without_waiting_a_hold_and_a_token_are_skipped_not_spun_on(
+    fake: FakeJuspay,
+) -> None:
+    """without_waiting() skips a 30 s hold and a 10 s token wait at once, in real time."""
+    fake.add_customer("cst_1")
+    fake.inject(Fault.respond(429, b"slow down", headers={"Retry-After": "30"}), times=1)
+    policy = ja.RetryPolicy(max_attempts=1).without_waiting()
+    limit = ja.RateLimit(0.1)
+    async with ja.AccountsClient(
+        fake.api_key, base_url=fake.url, retry=policy, rate_limit=limit
+    ) as client:
+        with pytest.raises(ja.RateLimitError):
+            await client.list_accounts("cst_1")
+        async with asyncio.timeout(5):  # a bound on the failure (a spin), not a wait
+            await client.list_accounts("cst_1")
+    assert 2 == len(fake.requests)

@@ -321,3 +321,22 @@ def test_module_level_client_with_a_redis_budget_serves_successive_loops(
     assert [] == [f"{w.category.__name__}: {w.message}" for w in caught]
     assert [3, 3] == totals
     assert 6 == len(fake.requests)
+
+
+@pytest.mark.asyncio
+async def test_a_shared_budget_waits_in_real_time_even_without_waiting(
+    redis_server: RedisServer, server: TimingServer
+) -> None:
+    """without_waiting() cannot speed up a budget other processes share: its waits are real."""
+    limit = ja.RateLimit(5, burst=1, store=redis_server.url, key="real")
+    policy = ja.RetryPolicy().without_waiting()
+    async with redis.asyncio.Redis.from_url(redis_server.url) as store:
+        before = (await store.info("stats"))["total_commands_processed"]
+        async with ja.AccountsClient(
+            "key", base_url=server.url, rate_limit=limit, retry=policy
+        ) as client:
+            await asyncio.gather(*(client.list_accounts(f"real-{n}") for n in range(3)))
+        commands = (await store.info("stats"))["total_commands_processed"] - before
+    first, _, last = server.times_of("real")
+    assert last - first >= 0.35  # two more tokens at 5 a second
+    assert commands < 25  # it slept between asks: no busy loop of script calls
