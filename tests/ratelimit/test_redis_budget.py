@@ -339,4 +339,4 @@ async def test_a_shared_budget_waits_in_real_time_even_without_waiting(
         commands = (await store.info("stats"))["total_commands_processed"] - before
     first, _, last = server.times_of("real")
     assert last - first >= 0.35  # two more tokens at 5 a second
-    assert commands < 25  # it slept between asks: no busy loop of script calls
+    assert commands < 60  # it slept between asks: a busy loop makes hundreds
