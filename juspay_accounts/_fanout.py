@@ -13,17 +13,17 @@ import asyncio
 import collections
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TYPE_CHECKING, Final, Self, cast
+from typing import TYPE_CHECKING, Any, Final, Self, cast
 
 import attrs
 
+from juspay_accounts._converter import json_converter
+from juspay_accounts._models import CustomerAccount
 from juspay_accounts.exceptions import ClientClosedError, JuspayError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Iterator
     from types import TracebackType
-
-    from juspay_accounts._models import CustomerAccount
 
 __all__ = ["CustomerResult", "CustomerResultStream", "refuse_single_id"]
 
@@ -49,6 +49,31 @@ class CustomerResult:
     def ok(self) -> bool:
         """Whether every account was fetched."""
         return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The outcome as JSON-ready values.
+
+        ``{"customer_id": ..., "status": "ok" | "failed", "accounts": [...], "error": ...}``:
+        the accounts as :meth:`CustomerAccount.to_dict` gives them, and ``error`` ``None``
+        or ``{"type": "NotFoundError", "message": ..., "status": 404, "code": ...,
+        "request_id": ...}`` (``status`` and ``code`` are ``None`` for an error that is not
+        Juspay's answer, such as a timeout). The API key is never in it.
+        """
+        error = self.error
+        return {
+            "customer_id": self.customer_id,
+            "status": "ok" if error is None else "failed",
+            "accounts": json_converter().unstructure(self.accounts, list[CustomerAccount]),
+            "error": None
+            if error is None
+            else {
+                "type": type(error).__name__,
+                "message": str(error),
+                "status": getattr(error, "status", None),
+                "code": getattr(error, "code", None),
+                "request_id": error.request_id,
+            },
+        }
 
 
 def refuse_single_id(customer_ids: object) -> None:

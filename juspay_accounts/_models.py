@@ -50,6 +50,15 @@ def freeze_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) 
     return _Headers(CIMultiDict(headers))
 
 
+def _unstructure(model: object) -> dict[str, Any]:
+    """``model`` through the library's converter (its unstructure hooks) as JSON values."""
+    # Imported here: the converter module imports the models.
+    from juspay_accounts._converter import json_converter  # noqa: PLC0415
+
+    data: dict[str, Any] = json_converter().unstructure(model)
+    return data
+
+
 def _masked_repr(value: str | None) -> str:
     return "None" if value is None else repr(mask(value))
 
@@ -138,6 +147,18 @@ class CustomerAccount:
     validation_amount: decimal.Decimal | None = None
     last_validated: dt.datetime | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The account as JSON-ready values, under Juspay's own keys.
+
+        Only ``str``, ``int``, ``None``, ``list`` and ``dict``: money as a decimal string
+        (``"1.00"``), timestamps as ISO-8601 in UTC (``"2023-06-06T13:29:49Z"``), the status
+        as its text, ``account_details`` as Juspay sends it (``{"vpa": ...}`` or
+        ``{"bank_account": {...}}``) and ``"object": "customer_account"``. Personal data is
+        **not** masked: it is the account's value, for your API or your files.
+        ``json.dumps(account.to_dict())`` works, and FastAPI can return it.
+        """
+        return _unstructure(self)
+
 
 @attrs.frozen(kw_only=True)
 class AccountPage:
@@ -164,6 +185,16 @@ class AccountPage:
     headers: CIMultiDictProxy[str] = attrs.field(
         factory=freeze_headers, converter=freeze_headers, eq=False, repr=False
     )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The page as JSON-ready values, in the shape of Juspay's own answer.
+
+        ``{"list": [account, ...], "offset": 0, "count": 2, "total": 2, "object": "list"}``,
+        each account as :meth:`CustomerAccount.to_dict` gives it. ``request_id`` and
+        ``headers`` are left out, as they are out of ``==``. Read back as an answer's body,
+        it decodes to an equal page.
+        """
+        return _unstructure(self)
 
     @property
     def next_offset(self) -> int:
