@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from juspay_accounts import _request
-from juspay_accounts._environments import SANDBOX_URL
+from juspay_accounts._environments import api_key_from_environment, base_url_from_environment
 from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse_single_id
 from juspay_accounts._fetcher import PageFetcher
 from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_int_or_none
@@ -72,6 +72,13 @@ def _sharing_for(*, coalesce: bool, cache_ttl: float | None, cache_size: int) ->
 
 
 def _check_timeout(timeout: float | None) -> float | None:
+    given: object = timeout  # checked at run time: aiohttp's own ClientTimeout is an easy mistake
+    if given is not None and (isinstance(given, bool) or not isinstance(given, int | float)):
+        msg = (
+            f"timeout must be seconds as a number (timeout=30.0) or None, "
+            f"not {type(given).__name__}: the client makes aiohttp's timeout from it"
+        )
+        raise TypeError(msg)
     if timeout is not None and not timeout > 0:  # also refuses NaN
         msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
         raise ValueError(msg)
@@ -92,8 +99,12 @@ class AccountsClient:
     Args:
         api_key: The API key from the Juspay dashboard. It is sent as HTTP Basic
             credentials and never appears in a repr, a log record or an exception.
+            ``None`` (the default) reads it from ``$JUSPAY_API_KEY``.
         base_url: Where Juspay lives: :data:`SANDBOX_URL`, :data:`PRODUCTION_URL`, an EU
             host, a white-label host, or a fake server. Any path in it is kept as a prefix.
+            ``None`` (the default) reads it from ``$JUSPAY_BASE_URL``, and uses
+            :data:`SANDBOX_URL` when that is unset or blank. An argument always wins over
+            the environment.
         merchant_id: Sent as ``x-merchantid`` when given.
         api_version: Sent as the ``version`` header (a date such as ``"2023-06-30"``)
             when given.
@@ -156,7 +167,8 @@ class AccountsClient:
         cache_size: The most pages the cache keeps; the least recently used go first.
 
     Raises:
-        ValueError: ``api_key`` is empty or ``base_url`` is not an absolute http(s) URL,
+        ValueError: ``api_key`` is empty (or not given, and ``$JUSPAY_API_KEY`` is not set)
+            or ``base_url`` is not an absolute http(s) URL,
             ``session`` was made with ``auth=``, ``proxy``, ``trust_env`` or
             ``ssl_context`` come with a ``session`` (set them on your session instead),
             ``ssl_context`` does not verify, or another argument is invalid.
@@ -173,9 +185,9 @@ class AccountsClient:
 
     def __init__(
         self,
-        api_key: str,
+        api_key: str | None = None,
         *,
-        base_url: str = SANDBOX_URL,
+        base_url: str | None = None,
         merchant_id: str | None = None,
         api_version: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
@@ -198,8 +210,8 @@ class AccountsClient:
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
         self._settings = _request.make_settings(
-            api_key=api_key,
-            base_url=base_url,
+            api_key=api_key_from_environment() if api_key is None else api_key,
+            base_url=base_url_from_environment() if base_url is None else base_url,
             user_agent=DEFAULT_USER_AGENT if user_agent is None else user_agent,
             merchant_id=merchant_id,
             api_version=api_version,

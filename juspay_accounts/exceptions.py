@@ -367,7 +367,10 @@ class InvalidInputError(JuspayError, ValueError):
     that customer's error and the others go on.
     """
 
-    hint = "Pass the id exactly as Juspay knows it."
+    # Ids and header values alike: the message names which value it was.
+    hint = (
+        "Fix the value named above: it is sent as given, so it must be non-blank printable text."
+    )
 
 
 class ClientClosedError(JuspayError, RuntimeError):

@@ -88,10 +88,14 @@ async def test_jsonl_lists_every_account_of_every_customer(seeded: FakeJuspay) -
         key=seeded.api_key,
     )
     assert 0 == done.returncode, done.stderr
-    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {"customer_id": "cst_empty", "status": "no_accounts"} in records
+    rows = [r for r in records if r["status"] == "ok"]
     expected = {a["customer_account_id"] for c in ("cst_a", "cst_b") for a in seeded.accounts_of(c)}
     assert expected == {r["customer_account_id"] for r in rows}
     assert {
+        "status",
+        "masked",
         "customer_account_id",
         "customer_id",
         "account_details",
@@ -192,7 +196,7 @@ async def test_failures_go_to_stderr_and_exit_1(seeded: FakeJuspay) -> None:
         done.stderr
     )
     assert "customers: 2 ok, 1 failed; accounts: 4; requests: 5; retries: 1" in done.stderr
-    assert 4 == len(done.stdout.splitlines())
+    assert 5 == len(done.stdout.splitlines())  # four accounts, and the failure's record
     assert "Traceback" not in done.stderr
 
 
@@ -247,7 +251,8 @@ async def test_no_progress_bar_when_not_a_terminal(seeded: FakeJuspay) -> None:
     done = await run_cli_async("list", "--base-url", seeded.url, "cst_a", key=seeded.api_key)
     assert 0 == done.returncode
     assert [
-        "customers: 1 ok, 0 failed; accounts: 3; requests: 2; retries: 0"
+        "customers: 1 ok, 0 failed; accounts: 3; requests: 2; retries: 0; account numbers, "
+        "names and VPAs are masked (their last 4 characters show; --no-mask prints them in full)"
     ] == done.stderr.splitlines()
     assert "\r" not in done.stderr
     assert 3 == len(done.stdout.splitlines())  # jsonl by default when stdout is a pipe
@@ -449,7 +454,7 @@ async def test_unencodable_id_fails_alone(seeded: FakeJuspay) -> None:
         "list", "--base-url", seeded.url, "cst_b", "\udce9", "cst_a", key=seeded.api_key
     )
     assert 1 == done.returncode
-    assert 4 == len(done.stdout.splitlines())
+    assert 5 == len(done.stdout.splitlines())  # four accounts, and the failure's record
     assert "failed: \\xe9: InvalidInputError: " in done.stderr
     assert "Traceback" not in done.stderr
     assert "customers: 2 ok, 1 failed" in done.stderr
@@ -471,7 +476,7 @@ async def test_unencodable_line_on_stdin_fails_alone(seeded: FakeJuspay) -> None
     assert 1 == done.returncode
     assert b"failed: \\xet\\xe9: InvalidInputError" not in done.stderr
     assert b"failed: \\xe9t\\xe9: InvalidInputError: " in done.stderr
-    assert 1 == len(done.stdout.splitlines())
+    assert 2 == len(done.stdout.splitlines())  # cst_b's account, and the failure's record
 
 
 @pytest.mark.asyncio
@@ -733,5 +738,5 @@ def test_fake_server_demo_data_and_latency() -> None:
             process.terminate()
             process.wait(10)
     assert 0 == done.returncode, done.stderr
-    assert 2 == len(done.stdout.splitlines())
+    assert 3 == len(done.stdout.splitlines())  # cst_meera has none: a record says so
     assert took >= 0.4  # two answers one after the other, each 0.2 s late

@@ -15,9 +15,10 @@ from juspay_accounts import (
     SANDBOX_URL,
     __version__,
 )
+from juspay_accounts._environments import API_KEY_VARIABLE, BASE_URL_VARIABLE
 from juspay_accounts.cli._output import FORMATS
 
-__all__ = ["ENVIRONMENTS", "EXIT_STATUS", "KEY_VARIABLE", "make_parser"]
+__all__ = ["BASE_URL_VARIABLE", "ENVIRONMENTS", "EXIT_STATUS", "KEY_VARIABLE", "make_parser"]
 
 ENVIRONMENTS: Final = {
     "sandbox": SANDBOX_URL,
@@ -26,7 +27,7 @@ ENVIRONMENTS: Final = {
     "eu-sandbox": EU_SANDBOX_URL,
     "eu-production": EU_PRODUCTION_URL,
 }
-KEY_VARIABLE: Final = "JUSPAY_API_KEY"
+KEY_VARIABLE: Final = API_KEY_VARIABLE
 EXIT_STATUS: Final = """\
 exit status:
   0    every customer was listed
@@ -52,7 +53,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="list every account of each customer (all pages, many customers at once)",
         description=(
             f"List every account of each customer. The API key comes from ${KEY_VARIABLE}\n"
-            "or --api-key-file, never from the command line."
+            "or --api-key-file, never from the command line; Juspay's URL from --base-url,\n"
+            f"--environment or ${BASE_URL_VARIABLE} (in that order), else the sandbox."
         ),
         epilog=EXIT_STATUS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -79,10 +81,20 @@ def make_parser() -> argparse.ArgumentParser:
     listing.add_argument("--api-key", help=argparse.SUPPRESS)  # refused, with a hint
     target = listing.add_mutually_exclusive_group()
     target.add_argument(
-        "--environment", choices=sorted(ENVIRONMENTS), help="which Juspay (default: sandbox)"
+        "--environment",
+        choices=sorted(ENVIRONMENTS),
+        help=f"which Juspay (default: ${BASE_URL_VARIABLE}, else sandbox)",
     )
     target.add_argument(
-        "--base-url", metavar="URL", help="any Juspay base URL (white-label hosts, a fake server)"
+        "--base-url",
+        metavar="URL",
+        help=f"any Juspay base URL (white-label hosts, a fake server; else ${BASE_URL_VARIABLE})",
+    )
+    listing.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL to a host other than loopback (the API key "
+        "then crosses the network unencrypted)",
     )
     listing.add_argument("--merchant-id", metavar="ID", help="sent as x-merchantid")
     listing.add_argument(
@@ -99,9 +111,12 @@ def make_parser() -> argparse.ArgumentParser:
         "--format", choices=FORMATS, help="output format (default: table on a terminal, else jsonl)"
     )
     listing.add_argument(
+        "--no-mask",
         "--show-account-numbers",
         action="store_true",
-        help="print account numbers, VPAs and names in full (masked by default)",
+        dest="show_account_numbers",
+        help="print account numbers, VPAs and names in full (masked by default, which the "
+        "output's 'masked' column or field and a line on stderr say)",
     )
     listing.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 

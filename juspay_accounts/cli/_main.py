@@ -24,7 +24,8 @@ from juspay_accounts import (
     InvalidInputError,
     JuspayError,
 )
-from juspay_accounts.cli._args import ENVIRONMENTS, KEY_VARIABLE, make_parser
+from juspay_accounts._environments import base_url_from_environment
+from juspay_accounts.cli._args import BASE_URL_VARIABLE, ENVIRONMENTS, KEY_VARIABLE, make_parser
 from juspay_accounts.cli._ids import (
     IdsFile,
     UnreadableIdsError,
@@ -44,6 +45,10 @@ OK, SOME_FAILED, USAGE = 0, 1, 2
 OUTPUT_CLOSED: Final = 128 + 13  # as a process ended by SIGPIPE reports itself
 SHOWN_FAILURES: Final = 10
 """How many failed customers the closing summary names again."""
+MASKED_NOTE: Final = (
+    "account numbers, names and VPAs are masked (their last 4 characters show; --no-mask "
+    "prints them in full)"
+)
 
 
 class UsageError(Exception):
@@ -111,6 +116,7 @@ class _Run:
     ok: int = 0
     accounts: int = 0
     failed: list[str] = attrs.Factory(list)
+    masked: bool = True
     deferred: list[str] = attrs.Factory(list)
     positions: dict[str, int] = attrs.Factory(dict)
 
@@ -139,6 +145,10 @@ class _Run:
         if self.table:
             self.deferred.append(line)
             return
+        shared = self.out.isatty()
+        with self.progress.paused() if shared else contextlib.nullcontext():
+            self.writer.fail(customer_id, error)  # a row or record of its own, too
+            self.out.flush()
         with self.progress.paused():
             print(line, file=self.err, flush=True)
 
@@ -169,7 +179,8 @@ class _Run:
         stats = client.stats
         print(
             f"{head}customers: {self.ok} ok, {len(self.failed)} failed; "
-            f"accounts: {self.accounts}; requests: {stats.requests}; retries: {stats.retries}",
+            f"accounts: {self.accounts}; requests: {stats.requests}; retries: {stats.retries}"
+            + (f"; {MASKED_NOTE}" if self.masked and self.accounts else ""),
             file=self.err,
             flush=True,
         )
@@ -207,16 +218,24 @@ def _total(args: argparse.Namespace, ids_file: IdsFile | None) -> int | None:
 
 async def _list(args: argparse.Namespace) -> int:
     key, ids_file = _check(args)
-    base_url = args.base_url or ENVIRONMENTS[args.environment or "sandbox"]
+    # The flags win over $JUSPAY_BASE_URL, which wins over the sandbox (as in the library).
+    base_url = args.base_url or (
+        ENVIRONMENTS[args.environment] if args.environment else base_url_from_environment()
+    )
     try:
         client = AccountsClient(
             key,
             base_url=base_url,
             merchant_id=args.merchant_id,
             max_connections=max(args.concurrency, 1),
+            allow_insecure_http=args.allow_insecure_http,
         )
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        # The library's words name its argument; here the flag is what a user can pass.
+        msg = str(exc).replace("allow_insecure_http=True", "--allow-insecure-http")
+        if not args.base_url and not args.environment:
+            msg = f"${BASE_URL_VARIABLE}: {msg}"
+        raise UsageError(msg) from None
     fmt = args.format or ("table" if sys.stdout.isatty() else "jsonl")
     total = _total(args, ids_file)
     run = _Run(
@@ -226,8 +245,12 @@ async def _list(args: argparse.Namespace) -> int:
         err=sys.stderr,
         table=fmt == "table",
         total=total,
+        masked=not args.show_account_numbers,
     )
-    interrupted = await _listing(args, client, run, ids_file)
+    try:
+        interrupted = await _listing(args, client, run, ids_file)
+    finally:
+        run.progress.close()  # off the terminal, however the listing ended (| head too)
     run.finish(client, interrupted)
     if interrupted is not None:
         return 128 + interrupted

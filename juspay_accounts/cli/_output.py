@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from juspay_accounts._models import CustomerAccount
+    from juspay_accounts.exceptions import JuspayError
 
 __all__ = ["FORMATS", "Writer", "account_fields", "make_writer", "table"]
 
@@ -24,6 +25,7 @@ FORMATS: Final = ("table", "json", "jsonl", "csv")
 _PERSONAL: Final = frozenset({"account", "vpa", "name"})
 CSV_COLUMNS: Final = (
     "customer_id",
+    "status",
     "customer_account_id",
     "validation_status",
     "vpa",
@@ -36,7 +38,15 @@ CSV_COLUMNS: Final = (
     "validation_amount",
     "date_created",
     "last_validated",
+    "masked",
+    "error",
 )
+"""A row per account (status ``ok``), and one per customer with none (``no_accounts``) or
+that failed (``failed``, with ``error``). ``masked`` says whether ``account``, ``name`` and
+``vpa`` hold only their last four characters."""
+OK: Final = "ok"
+NO_ACCOUNTS: Final = "no_accounts"
+FAILED: Final = "failed"
 
 
 def _serialise(_instance: object, _field: attrs.Attribute[Any] | None, value: object) -> object:
@@ -66,6 +76,23 @@ def account_fields(account: CustomerAccount, *, show_account_numbers: bool) -> d
     return data if show_account_numbers else _mask_personal(data)
 
 
+def _record(account: CustomerAccount, *, show_account_numbers: bool) -> dict[str, Any]:
+    """An account as a JSON or JSON-lines record: its fields, ``status`` and ``masked``."""
+    data = account_fields(account, show_account_numbers=show_account_numbers)
+    return {"status": OK, **data, "masked": not show_account_numbers}
+
+
+def _error_fields(error: JuspayError) -> dict[str, Any]:
+    """What failed, as a record's ``error``: class, message, HTTP status, code, request id."""
+    return {
+        "type": type(error).__name__,
+        "message": str(error),
+        "status": getattr(error, "status", None),
+        "code": getattr(error, "code", None),
+        "request_id": error.request_id,
+    }
+
+
 def _flat(data: dict[str, Any]) -> dict[str, Any]:
     details = data["account_details"]
     bank = details.get("bank_account") or {}
@@ -91,22 +118,45 @@ class Writer:
         """Write one customer's accounts (``position``: where the customer came in the input)."""
         raise NotImplementedError
 
+    def fail(self, customer_id: str, error: JuspayError) -> None:
+        """Write that a customer failed (the table leaves that to stderr)."""
+
     def close(self) -> None:
         """Finish the output."""
 
 
-class _JsonLines(Writer):
+class _Records(Writer):
+    """JSON and JSON lines: a record per account, and one per customer with none or failed."""
+
+    def records(
+        self, customer_id: str, accounts: Sequence[CustomerAccount]
+    ) -> list[dict[str, Any]]:
+        """The records of one customer's accounts (one saying it has none, if so)."""
+        if not accounts:
+            return [{"customer_id": customer_id, "status": NO_ACCOUNTS}]
+        return [_record(account, show_account_numbers=self.show) for account in accounts]
+
     def write(
         self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
     ) -> None:
-        del customer_id, position  # one line per account: a customer with none has none
-        for account in accounts:
-            self.out.write(
-                json.dumps(account_fields(account, show_account_numbers=self.show)) + "\n"
-            )
+        del position  # records are written as customers complete
+        for record in self.records(customer_id, accounts):
+            self.emit(record)
+
+    def fail(self, customer_id: str, error: JuspayError) -> None:
+        self.emit({"customer_id": customer_id, "status": FAILED, "error": _error_fields(error)})
+
+    def emit(self, record: dict[str, Any]) -> None:
+        """Write one record."""
+        raise NotImplementedError
 
 
-class _Json(Writer):
+class _JsonLines(_Records):
+    def emit(self, record: dict[str, Any]) -> None:
+        self.out.write(json.dumps(record) + "\n")
+
+
+class _Json(_Records):
     """One JSON array, streamed, so a large batch is never held in memory."""
 
     def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
@@ -114,14 +164,10 @@ class _Json(Writer):
         self.first = True
         self.out.write("[")
 
-    def write(
-        self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
-    ) -> None:
-        del customer_id, position  # the array holds accounts
-        for account in accounts:
-            self.out.write("\n  " if self.first else ",\n  ")
-            self.out.write(json.dumps(account_fields(account, show_account_numbers=self.show)))
-            self.first = False
+    def emit(self, record: dict[str, Any]) -> None:
+        self.out.write("\n  " if self.first else ",\n  ")
+        self.out.write(json.dumps(record))
+        self.first = False
 
     def close(self) -> None:
         self.out.write("\n]\n" if not self.first else "]\n")
@@ -138,9 +184,17 @@ class _Csv(Writer):
     def write(
         self, customer_id: str, accounts: Sequence[CustomerAccount], *, position: int = 0
     ) -> None:
-        del customer_id, position  # one row per account
+        del position  # one row per account, or one saying there are none
+        if not accounts:
+            self.csv.writerow({"customer_id": customer_id, "status": NO_ACCOUNTS})
         for account in accounts:
-            self.csv.writerow(_flat(account_fields(account, show_account_numbers=self.show)))
+            row = _flat(account_fields(account, show_account_numbers=self.show))
+            self.csv.writerow({**row, "status": OK, "masked": str(not self.show).lower()})
+
+    def fail(self, customer_id: str, error: JuspayError) -> None:
+        self.csv.writerow(
+            {"customer_id": customer_id, "status": FAILED, "error": f"{type(error).__name__}: {error}"}
+        )
 
 
 def _created(account: CustomerAccount) -> str:
