@@ -140,9 +140,12 @@ def make_parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--seed-file",
         type=Path,
+        action="append",
         metavar="FILE",
         help='JSON: {"customer_id": [account, ...]}, each account the keyword arguments of '
-        'FakeJuspay.add_account (e.g. {"vpa": "a@upi", "validation_status": "PENDING"})',
+        'FakeJuspay.add_account (e.g. {"vpa": "a@upi", "validation_status": "PENDING"}); '
+        "may be given more than once: every file is served (a customer in two files has "
+        "the accounts of both)",
     )
     fake.add_argument(
         "--demo-data",

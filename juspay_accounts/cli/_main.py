@@ -365,17 +365,28 @@ async def _fake_server(args: argparse.Namespace) -> int:
         from juspay_accounts.cli._demo import seed  # noqa: PLC0415 - the demo's customers
 
         seed(fake)
-    if args.seed_file is not None:
-        _seed(fake, args.seed_file)
+    for seed_file in args.seed_file or ():
+        _seed(fake, seed_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(signum, stop.set)
-    async with fake:
+    try:
+        await fake.start()
+    except OSError as exc:
+        # Port in use, an address not of this machine, a port below 1024 without rights.
+        msg = (
+            f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}; "
+            "pick another --port (0 chooses a free one) or --host"
+        )
+        raise UsageError(msg) from None
+    try:
         print(f"fake Juspay listening on {fake.url}", flush=True)
         print(f"API key: {fake.api_key}", flush=True)
         await stop.wait()
+    finally:
+        await fake.close()
     return OK
 
 

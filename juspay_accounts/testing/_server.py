@@ -136,7 +136,11 @@ class FakeJuspay(AccountStore, FaultSchedule):
         )
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:  # a port in use: nothing is left behind
+            await runner.cleanup()
+            raise
         self._runner = runner
         port = runner.addresses[0][1]
         self._url = f"http://{self._host}:{port}"
