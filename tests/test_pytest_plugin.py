@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -101,3 +102,87 @@ def test_documented_settings_are_needed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user_service=USER_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert pytest.ExitCode.INTERNAL_ERROR == result.ret
+
+
+ANYIO_TEST = '''
+import pytest
+import juspay_accounts as ja
+from juspay_accounts.testing import Fault
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+async def test_lists_through_the_fake(fake_juspay, juspay_client):
+    fake_juspay.add_account("cst_1")
+    fake_juspay.inject(Fault.respond(503, "busy"))  # retried, without waiting
+    assert 1 == len(await juspay_client.all_accounts("cst_1"))
+
+
+async def test_unknown_customer(juspay_client):
+    with pytest.raises(ja.NotFoundError):
+        await juspay_client.list_accounts("nobody")
+'''
+
+
+def without_pytest_asyncio(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make pytest-asyncio impossible to import in pytester's subprocesses, as if not installed.
+
+    A package of that name, first on the path, that fails to import: a finder on
+    ``sys.meta_path`` would not do, as pytest's assertion rewriter finds plugins' modules
+    by itself.
+    """
+    shadow = pytester.mkdir("not_installed") / "pytest_asyncio"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'pytest_asyncio'\", name='pytest_asyncio')\n"
+    )
+    path = f"{shadow.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    monkeypatch.setenv("PYTHONPATH", path)
+
+
+def test_fixtures_work_under_anyio_alone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With anyio's plugin and no pytest-asyncio at all, the async fixtures work."""
+    without_pytest_asyncio(pytester, monkeypatch)
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    pytester.makepyfile(test_user_service=ANYIO_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:asyncio")
+    result.assert_outcomes(passed=2)
+
+
+def test_fixtures_work_under_pytest_asyncio_alone(pytester: pytest.Pytester) -> None:
+    """With pytest-asyncio and anyio's plugin switched off, the async fixtures work."""
+    pytester.makepyprojecttoml(documented_settings())
+    pytester.makepyfile(test_user_service=USER_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:anyio")
+    result.assert_outcomes(passed=5)
+
+
+def test_anyio_and_pytest_asyncio_tests_side_by_side(pytester: pytest.Pytester) -> None:
+    """Both plugins installed: each test's fixtures run on that test's own loop."""
+    pytester.makepyprojecttoml(documented_settings())
+    pytester.makepyfile(test_anyio_style=ANYIO_TEST, test_asyncio_style=USER_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=7)
+
+
+def test_without_an_async_plugin_it_says_what_to_install(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither plugin: asking for an async fixture names both ways to get one."""
+    without_pytest_asyncio(pytester, monkeypatch)
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    pytester.makepyfile(
+        test_user_service="def test_sync(juspay_client):\n    pass\n",
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:asyncio", "-p", "no:anyio"
+    )
+    assert pytest.ExitCode.OK != result.ret
+    result.stdout.fnmatch_lines(["*install pytest-asyncio*anyio*"])
