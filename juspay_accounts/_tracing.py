@@ -226,7 +226,11 @@ def make_tracing(
     """A :class:`Tracing` when ``opentelemetry-api`` is installed, else ``None`` (tracing off)."""
     if not HAVE_OTEL:
         if provider is not None:
-            msg = "tracer_provider needs the otel extra: pip install 'juspay-accounts[otel]'"
+            # What the extra brings, named so that the line works before a release too.
+            msg = (
+                "tracer_provider needs OpenTelemetry (the otel extra): "
+                "python -m pip install 'opentelemetry-api>=1.27'"
+            )
             raise ValueError(msg)
         return None
     return Tracing(provider, base_url=base_url, trace_customer_ids=trace_customer_ids)
