@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shutil
@@ -50,7 +49,7 @@ def _pyenv_root() -> Path:
 # nox finds interpreters on PATH only, and pyenv keeps its Pythons out of it (behind shims
 # that answer for the selected version alone): add each one's bin folder, at the end, so
 # that `python3.12` is found without changing what `python3` is.
-_PYENV_BINS = sorted(glob.glob(str(_pyenv_root() / "versions" / "*" / "bin")))
+_PYENV_BINS = sorted(str(path) for path in (_pyenv_root() / "versions").glob("*/bin"))
 os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *_PYENV_BINS])
 # A Python the classifiers claim but this machine lacks fails its session loudly, in CI and
 # on a laptop alike, instead of nox's quiet skip.
@@ -135,9 +134,7 @@ def build(session: nox.Session) -> None:
         venv = Path(fresh) / "venv"
         session.run(sys.executable, "-m", "venv", str(venv), external=True)
         python = str(venv / "bin" / "python")
-        session.run(
-            python, "-m", "pip", "install", "--quiet", f"{wheels[0]}[cli]", external=True
-        )
+        session.run(python, "-m", "pip", "install", "--quiet", f"{wheels[0]}[cli]", external=True)
         with session.chdir(fresh):  # not the source tree: the wheel's package is imported
             installed = session.run(
                 python,

@@ -368,9 +368,7 @@ class InvalidInputError(JuspayError, ValueError):
     """
 
     # Ids and header values alike: the message names which value it was.
-    hint = (
-        "Fix the value named above: it is sent as given, so it must be non-blank printable text."
-    )
+    hint = "Fix the value named above: it is sent as given, so it must be non-blank printable text."
 
 
 class ClientClosedError(JuspayError, RuntimeError):

@@ -251,8 +251,11 @@ async def test_no_progress_bar_when_not_a_terminal(seeded: FakeJuspay) -> None:
     done = await run_cli_async("list", "--base-url", seeded.url, "cst_a", key=seeded.api_key)
     assert 0 == done.returncode
     assert [
-        "customers: 1 ok, 0 failed; accounts: 3; requests: 2; retries: 0; account numbers, "
-        "names and VPAs are masked (their last 4 characters show; --no-mask prints them in full)"
+        (
+            "customers: 1 ok, 0 failed; accounts: 3; requests: 2; retries: 0; account numbers, "
+            "names and VPAs are masked (their last 4 characters show; --no-mask prints them "
+            "in full)"
+        )
     ] == done.stderr.splitlines()
     assert "\r" not in done.stderr
     assert 3 == len(done.stdout.splitlines())  # jsonl by default when stdout is a pipe

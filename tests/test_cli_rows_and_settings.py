@@ -44,9 +44,7 @@ def cli_env(key: str | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(
-    *args: str, key: str | None = None, **extra: str
-) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, key: str | None = None, **extra: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI to its end; its status, stdout and stderr."""
     return subprocess.run(  # noqa: S603 - our own module
         cli_command(*args),
@@ -100,7 +98,11 @@ async def test_csv_has_a_row_per_customer_with_a_status(fake: FakeJuspay) -> Non
     assert ["true", "true"] == [r["masked"] for r in by_status["ok"]]
     assert "*" in by_status["ok"][0]["vpa"]
     (empty,) = by_status["no_accounts"]
-    assert ("cst_empty", "", "") == (empty["customer_id"], empty["customer_account_id"], empty["error"])
+    assert ("cst_empty", "", "") == (
+        empty["customer_id"],
+        empty["customer_account_id"],
+        empty["error"],
+    )
     (failed,) = by_status["failed"]
     assert "cst_gone" == failed["customer_id"]
     assert failed["error"].startswith("NotFoundError: HTTP 404")
@@ -142,9 +144,7 @@ async def test_json_has_a_record_per_customer_and_no_mask_shows_all(fake: FakeJu
 @pytest.mark.asyncio
 async def test_the_url_comes_from_the_environment_and_the_flag_wins(fake: FakeJuspay) -> None:
     """$JUSPAY_BASE_URL is where `list` goes; --base-url wins over it."""
-    from_env = await run_cli_async(
-        "list", "cst_a", key=fake.api_key, JUSPAY_BASE_URL=fake.url
-    )
+    from_env = await run_cli_async("list", "cst_a", key=fake.api_key, JUSPAY_BASE_URL=fake.url)
     assert 0 == from_env.returncode, from_env.stderr
     assert 2 == len(from_env.stdout.splitlines())
     flag_wins = await run_cli_async(
@@ -219,13 +219,16 @@ class Terminal(io.StringIO):
     """Text written to a terminal, each write kept apart."""
 
     def __init__(self) -> None:
+        """An empty terminal."""
         super().__init__()
         self.writes: list[str] = []
 
     def isatty(self) -> bool:
+        """A terminal, as the bar requires."""
         return True
 
     def write(self, text: str) -> int:
+        """Keep ``text`` as one write, and as part of the whole."""
         self.writes.append(text)
         return super().write(text)
 

@@ -104,7 +104,7 @@ def test_documented_settings_are_needed(pytester: pytest.Pytester) -> None:
     assert pytest.ExitCode.INTERNAL_ERROR == result.ret
 
 
-ANYIO_TEST = '''
+ANYIO_TEST = """
 import pytest
 import juspay_accounts as ja
 from juspay_accounts.testing import Fault
@@ -126,7 +126,7 @@ async def test_lists_through_the_fake(fake_juspay, juspay_client):
 async def test_unknown_customer(juspay_client):
     with pytest.raises(ja.NotFoundError):
         await juspay_client.list_accounts("nobody")
-'''
+"""
 
 
 def without_pytest_asyncio(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

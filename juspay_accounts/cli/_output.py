@@ -193,7 +193,11 @@ class _Csv(Writer):
 
     def fail(self, customer_id: str, error: JuspayError) -> None:
         self.csv.writerow(
-            {"customer_id": customer_id, "status": FAILED, "error": f"{type(error).__name__}: {error}"}
+            {
+                "customer_id": customer_id,
+                "status": FAILED,
+                "error": f"{type(error).__name__}: {error}",
+            }
         )
 
 

@@ -76,7 +76,10 @@ async def _juspay_client(
 
 fake_juspay = pytest.fixture(name="fake_juspay")(_fake_juspay)
 juspay_client = pytest.fixture(name="juspay_client")(_juspay_client)
-_ASYNC_FIXTURES: Final = {"fake_juspay": _fake_juspay, "juspay_client": _juspay_client}
+_ASYNC_FIXTURES: Final[dict[str, Callable[..., Any]]] = {
+    "fake_juspay": _fake_juspay,
+    "juspay_client": _juspay_client,
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,11 +87,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("asyncio"):
         import pytest_asyncio  # noqa: PLC0415 - only when it runs
 
+        mark: Any = pytest_asyncio.fixture  # overloaded for decorators; called plainly here
         for func in _ASYNC_FIXTURES.values():
-            pytest_asyncio.fixture(func)  # marks func itself; the definition returned is unused
+            mark(func)  # marks func itself; the definition it returns is not needed
 
 
-def _unmarked(func: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+def _unmarked(func: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
     """A copy of the async generator ``func`` without pytest-asyncio's mark, for anyio."""
 
     @functools.wraps(func)
@@ -97,7 +101,6 @@ def _unmarked(func: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIte
             yield value
 
     fixture.__dict__.clear()  # functools.wraps copied the mark too
-    fixture.__wrapped__ = func  # type: ignore[attr-defined] # the signature pytest reads
     return fixture
 
 
@@ -110,11 +113,10 @@ def pytest_fixture_setup(
     if _ASYNC_FIXTURES.get(fixturedef.argname) is not func:
         return (yield)  # not one of ours (or the user's own fixture of that name)
     if "anyio_backend" in request.fixturenames:
-        fixturedef.func = _unmarked(func)  # anyio's plugin runs it; pytest-asyncio must not
-        try:
+        # anyio's plugin runs it; pytest-asyncio must not (pytest-asyncio swaps it the same way).
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fixturedef, "func", _unmarked(func))
             return (yield)
-        finally:
-            fixturedef.func = func
     if not request.config.pluginmanager.hasplugin("asyncio"):
         raise pytest.UsageError(NO_ASYNC_PLUGIN.format(name=fixturedef.argname))
     return (yield)
