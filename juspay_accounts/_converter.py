@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
 
 from juspay_accounts._models import (
@@ -35,6 +35,7 @@ from juspay_accounts._models import (
     CustomerAccount,
     ValidationStatus,
     freeze_headers,
+    register_unstructure_hooks,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ __all__ = [
     "InvalidValueError",
     "OutOfRangeNumber",
     "describe_errors",
-    "json_converter",
     "make_converter",
     "page_builder",
 ]
@@ -403,71 +403,6 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
     return structure
 
 
-def _unstructure_datetime(moment: dt.datetime) -> str:
-    """ISO-8601 in UTC with Juspay's ``Z`` (``2023-06-06T13:29:49Z``), as Juspay writes them."""
-    try:
-        return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    except (OverflowError, ValueError):  # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
-        return moment.isoformat()
-
-
-def _unstructure_decimal(amount: decimal.Decimal) -> str:
-    """Money as a plain decimal string (``"1E+2"`` is written ``"100"``): never a float."""
-    return format(amount, "f")
-
-
-def _register_unstructure_hooks(converter: cattrs.Converter) -> None:
-    """Models to JSON-ready values under Juspay's own keys: what ``to_dict()`` returns.
-
-    The converter reads them back: a page's dict, as a body, decodes to an equal page.
-    """
-    converter.register_unstructure_hook(dt.datetime, _unstructure_datetime)
-    converter.register_unstructure_hook(decimal.Decimal, _unstructure_decimal)
-    converter.register_unstructure_hook_func(_is(ValidationStatus | str), str)
-    converter.register_unstructure_hook_func(_is(dt.datetime | None), _unstructure_optional)
-    converter.register_unstructure_hook_func(_is(decimal.Decimal | None), _unstructure_optional)
-    # Juspay sends one of the two: {"vpa": ...} or {"bank_account": {...}}.
-    converter.register_unstructure_hook(
-        AccountDetails,
-        make_dict_unstructure_fn(AccountDetails, converter, _cattrs_omit_if_default=True),
-    )
-    account_fn = make_dict_unstructure_fn(CustomerAccount, converter)
-
-    def unstructure_account(account: CustomerAccount) -> dict[str, Any]:
-        data: dict[str, Any] = account_fn(account)
-        data["object"] = "customer_account"
-        return data
-
-    converter.register_unstructure_hook(CustomerAccount, unstructure_account)
-
-    def unstructure_page(page: AccountPage) -> dict[str, Any]:
-        # Juspay's body: the accounts under "list"; request_id and headers are not the page's
-        # value (nor in Juspay's body).
-        return {
-            "list": [unstructure_account(account) for account in page.accounts],
-            "offset": page.offset,
-            "count": page.count,
-            "total": page.total,
-            "object": "list",
-        }
-
-    converter.register_unstructure_hook(AccountPage, unstructure_page)
-
-
-def _unstructure_optional(value: dt.datetime | decimal.Decimal | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return _unstructure_datetime(value)
-    return _unstructure_decimal(value)
-
-
-@functools.cache
-def json_converter() -> cattrs.Converter:
-    """The converter behind the models' ``to_dict()``, built on first use."""
-    return make_converter()
-
-
 def make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
     """Build one of the library's converters. Only the protocol layer uses them.
 
@@ -512,5 +447,6 @@ def make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
         structure_account = _fast_account_hook()
 
     converter.register_structure_hook(CustomerAccount, structure_account)
-    _register_unstructure_hooks(converter)
+    # And back: the models' own rules for to_dict(), so this converter writes what it reads.
+    register_unstructure_hooks(converter)
     return converter

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Self, cast
 
 import attrs
 
-from juspay_accounts._converter import json_converter
-from juspay_accounts._models import CustomerAccount
+from juspay_accounts._models import CustomerAccount, json_converter
 from juspay_accounts.exceptions import ClientClosedError, JuspayError
 
 if TYPE_CHECKING:

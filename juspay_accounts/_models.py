@@ -1,16 +1,21 @@
 """The typed values the client hands out: frozen, slotted attrs classes.
 
-They hold data only. Turning Juspay's JSON into them is the job of the private
-converter in :mod:`juspay_accounts._converter`; nothing here knows about the wire.
+They hold data. Turning Juspay's JSON into them is the job of the private converter in
+:mod:`juspay_accounts._converter`; turning them back into JSON values (``to_dict()``) is
+said here, by the unstructure hooks at the end, which that converter registers too.
 """
 
 import datetime as dt
 import decimal
 import enum
+import functools
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn
 from multidict import CIMultiDict, CIMultiDictProxy
 
 __all__ = [
@@ -20,7 +25,9 @@ __all__ = [
     "CustomerAccount",
     "ValidationStatus",
     "freeze_headers",
+    "json_converter",
     "mask",
+    "register_unstructure_hooks",
 ]
 
 
@@ -51,10 +58,7 @@ def freeze_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) 
 
 
 def _unstructure(model: object) -> dict[str, Any]:
-    """``model`` through the library's converter (its unstructure hooks) as JSON values."""
-    # Imported here: the converter module imports the models.
-    from juspay_accounts._converter import json_converter  # noqa: PLC0415
-
+    """``model`` as JSON values, through :func:`json_converter`'s unstructure hooks."""
     data: dict[str, Any] = json_converter().unstructure(model)
     return data
 
@@ -209,3 +213,81 @@ class AccountPage:
         An empty page never claims more, so a loop on ``has_more`` cannot spin.
         """
         return bool(self.accounts) and self.next_offset < self.total
+
+
+# How the models become JSON again (to_dict): Juspay's keys, text for times and money.
+
+
+def _unstructure_datetime(moment: dt.datetime) -> str:
+    """ISO-8601 in UTC with Juspay's ``Z`` (``2023-06-06T13:29:49Z``), as Juspay writes them."""
+    try:
+        return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, ValueError):  # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
+        return moment.isoformat()
+
+
+def _unstructure_decimal(amount: decimal.Decimal) -> str:
+    """Money as a plain decimal string (``"1E+2"`` is written ``"100"``): never a float."""
+    return format(amount, "f")
+
+
+def register_unstructure_hooks(converter: cattrs.Converter) -> None:
+    """Models to JSON-ready values under Juspay's own keys: what ``to_dict()`` returns.
+
+    The converter reads them back: a page's dict, as a body, decodes to an equal page.
+    """
+    converter.register_unstructure_hook(dt.datetime, _unstructure_datetime)
+    converter.register_unstructure_hook(decimal.Decimal, _unstructure_decimal)
+    for optional in (ValidationStatus | str, dt.datetime | None, decimal.Decimal | None):
+        converter.register_unstructure_hook_func(
+            functools.partial(operator.eq, optional), _unstructure_optional
+        )
+    # Juspay sends one of the two: {"vpa": ...} or {"bank_account": {...}}.
+    converter.register_unstructure_hook(
+        AccountDetails,
+        make_dict_unstructure_fn(AccountDetails, converter, _cattrs_omit_if_default=True),
+    )
+    account_fn = make_dict_unstructure_fn(CustomerAccount, converter)
+
+    def unstructure_account(account: CustomerAccount) -> dict[str, Any]:
+        data: dict[str, Any] = account_fn(account)
+        data["object"] = "customer_account"
+        return data
+
+    converter.register_unstructure_hook(CustomerAccount, unstructure_account)
+
+    def unstructure_page(page: AccountPage) -> dict[str, Any]:
+        # Juspay's body: the accounts under "list"; request_id and headers are not the page's
+        # value (nor in Juspay's body).
+        return {
+            "list": [unstructure_account(account) for account in page.accounts],
+            "offset": page.offset,
+            "count": page.count,
+            "total": page.total,
+            "object": "list",
+        }
+
+    converter.register_unstructure_hook(AccountPage, unstructure_page)
+
+
+def _unstructure_optional(value: dt.datetime | decimal.Decimal | str | None) -> str | None:
+    """A union's value: a time or money as above, a status as its text, ``None`` as it is."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return _unstructure_datetime(value)
+    if isinstance(value, decimal.Decimal):
+        return _unstructure_decimal(value)
+    return str(value)  # a ValidationStatus member, or a status this library does not know
+
+
+@functools.cache
+def json_converter() -> cattrs.Converter:
+    """The converter behind the models' ``to_dict()``: these hooks, built on first use.
+
+    :func:`juspay_accounts._converter.make_converter` registers the same hooks, so the
+    library's converter writes what it reads (a test round-trips pages through both).
+    """
+    converter = cattrs.Converter()
+    register_unstructure_hooks(converter)
+    return converter

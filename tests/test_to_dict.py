@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import juspay_accounts as ja
+from juspay_accounts._converter import make_converter
 from juspay_accounts._response import decode_list_response
 
 TEXT = st.text(min_size=1, max_size=12)
@@ -85,6 +86,8 @@ def test_a_pages_dict_decodes_to_an_equal_page(page: ja.AccountPage) -> None:
     data = page.to_dict()
     assert only_json_types(data)
     assert page == decode_list_response(200, {}, json.dumps(data).encode())
+    # The library's own converter writes the same: one set of hooks for both.
+    assert data == make_converter().unstructure(page)
 
 
 def test_an_accounts_dict_has_juspays_keys_and_plain_values() -> None:
