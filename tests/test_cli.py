@@ -336,7 +336,7 @@ def test_progress_bar_on_a_terminal() -> None:
     assert "4/4" in shown
     assert "customers/s" in shown
     assert "\ra line of output\n" in shown  # written after the bar was cleared
-    assert shown.endswith("\r")  # the bar is removed at the end, not left behind
+    assert shown.endswith("\r\x1b[2K")  # the bar's line is erased at the end, not left behind
     assert Progress(4, enabled=False, stream=terminal).bar is None
 
 
@@ -406,7 +406,11 @@ def run_in_terminal(*args: str, key: str, timeout: float = 60.0) -> tuple[int, s
 
 
 def screen_lines(output: str) -> list[str]:
-    """What each line shows on a terminal: the text after its last carriage return."""
+    """What each line shows on a terminal: the text after its last carriage return.
+
+    The bar's closing ``ESC [2K`` erases its whole line, as a carriage return does here.
+    """
+    output = output.replace("\x1b[2K", "\r")
     return [line.rsplit("\r", 1)[-1] for line in output.replace("\r\n", "\n").split("\n")]
 
 
