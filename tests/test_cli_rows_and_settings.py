@@ -141,10 +141,32 @@ async def test_json_has_a_record_per_customer_and_no_mask_shows_all(fake: FakeJu
     assert MASKED_NOTE not in done.stderr
 
 
+LOOPBACK_ONLY = """
+import socket
+
+_getaddrinfo = socket.getaddrinfo
+
+
+def loopback_only(host, *args, **kwargs):
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise socket.gaierror(socket.EAI_NONAME, f"this test sends nothing to {host!r}")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = loopback_only
+"""
+
+
 @pytest.mark.asyncio
-async def test_the_url_comes_from_the_environment_and_the_flag_wins(fake: FakeJuspay) -> None:
+async def test_the_url_comes_from_the_environment_and_the_flag_wins(
+    fake: FakeJuspay, tmp_path: Path
+) -> None:
     """$JUSPAY_BASE_URL is where `list` goes; --base-url wins over it."""
-    from_env = await run_cli_async("list", "cst_a", key=fake.api_key, JUSPAY_BASE_URL=fake.url)
+    # Should the variable be ignored, the sandbox's name is not even looked up.
+    (tmp_path / "sitecustomize.py").write_text(LOOPBACK_ONLY)
+    from_env = await run_cli_async(
+        "list", "cst_a", key=fake.api_key, JUSPAY_BASE_URL=fake.url, PYTHONPATH=str(tmp_path)
+    )
     assert 0 == from_env.returncode, from_env.stderr
     assert 2 == len(from_env.stdout.splitlines())
     flag_wins = await run_cli_async(
