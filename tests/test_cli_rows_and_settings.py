@@ -204,7 +204,9 @@ def test_fake_server_on_a_port_in_use_is_a_clean_error() -> None:
         port = taken.getsockname()[1]
         done = run_cli("fake-server", "--port", str(port))
     assert 2 == done.returncode
-    (line,) = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    # (Under PYTHONDEVMODE on a busy machine, asyncio may add "Executing ... took" lines.)
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("juspay-accounts")]
     assert line.startswith("juspay-accounts: error: cannot listen on 127.0.0.1 port ")
     assert str(port) in line
     assert "--port" in line
