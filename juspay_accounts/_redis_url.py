@@ -13,8 +13,8 @@ from juspay_accounts.exceptions import RateLimitStoreError
 __all__ = ["EXTRA_HINT", "display", "redis_connection"]
 
 EXTRA_HINT: Final = (
-    "install the redis extra: pip install 'juspay-accounts[redis]' (from a clone of the "
-    "repository: pip install '.[redis]')"
+    "install the redis extra's package: python -m pip install 'redis>=5.2' (what the "
+    "redis extra brings)"
 )
 
 
