@@ -334,8 +334,10 @@ class AccountsClient:
         the application shuts down, and do not use the view in ``async with``.
 
         Raises:
-            ValueError: ``headers`` names ``Authorization``, ``Proxy-Authorization`` or
-                ``x-routing-id`` (the client sets those), a header name is invalid, a value
+            ValueError: ``headers`` names a header the client sets itself
+                (``Authorization``, ``x-routing-id``, ``Host``, any ``Proxy-*``, or one that
+                frames the message or the connection, such as ``Content-Length`` or
+                ``Connection``), a header name is invalid, a value
                 holds control characters, or ``timeout`` is not positive.
         """
         settings = self._settings

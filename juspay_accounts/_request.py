@@ -205,8 +205,40 @@ def make_settings(
     return Settings(base_url=base, headers=headers)
 
 
-_RESERVED_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "x-routing-id"})
-"""Headers a caller's extra headers may not set: the credentials and the routing id."""
+_PROXY_HINT: Final = (
+    "the proxy and its credentials are the client's proxy= (http://user:password@host:port)"
+)
+_FRAMING_HINT: Final = (
+    "aiohttp frames each message and manages the pooled connections itself; set by hand, "
+    "it would desynchronise a connection shared with other calls"
+)
+_RESERVED_HEADERS: Final = {
+    "authorization": "the API key is the client's (api_key=)",
+    "x-routing-id": "pass routing_id= to the call",
+    "host": "the host is the client's base_url=",
+    "content-length": _FRAMING_HINT,
+    "transfer-encoding": _FRAMING_HINT,
+    "connection": _FRAMING_HINT + " (the pool's size is max_connections=)",
+    "keep-alive": _FRAMING_HINT + " (the pool's size is max_connections=)",
+    "upgrade": _FRAMING_HINT,
+    "te": _FRAMING_HINT,
+    "trailer": _FRAMING_HINT,
+    "expect": _FRAMING_HINT + " (a GET sends no body to expect a 100 for)",
+}
+"""Headers a caller's extra headers may not set (lower case), with what sets each instead.
+
+The credentials, the routing id, and every header that frames the message or the
+connection or belongs to the transport; any ``Proxy-*`` header too (:func:`_refusal`).
+"""
+
+
+def _refusal(name: str) -> str | None:
+    """Why ``name`` may not be set through ``headers=``, or ``None`` when it may."""
+    lowered = name.lower()
+    if lowered.startswith("proxy-"):
+        return _PROXY_HINT
+    return _RESERVED_HEADERS.get(lowered)
+
 
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 """An HTTP header name (RFC 9110 ``token``)."""
@@ -230,8 +262,11 @@ def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Check a caller's extra headers; return them as a plain dict.
 
     Raises:
-        ValueError: a name is not a valid header name, or is ``Authorization``,
-            ``Proxy-Authorization`` or ``x-routing-id`` (in any case), which the client sets.
+        ValueError: a name is not a valid header name, or (in any case) one the client
+            sets itself: ``Authorization``, ``x-routing-id``, ``Host``, any ``Proxy-*``, or a
+            header that frames the message or the connection (``Content-Length``,
+            ``Transfer-Encoding``, ``Connection``, ``Keep-Alive``, ``Upgrade``, ``TE``,
+            ``Trailer``, ``Expect``). The message names the option that sets it instead.
         InvalidInputError: (a ValueError) a value holds control characters.
         TypeError: ``headers`` is not a mapping of str to str.
     """
@@ -247,11 +282,9 @@ def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
                 f"{name[:60] if isinstance(name, str) else name!r} is not a valid HTTP header name"
             )
             raise ValueError(msg)
-        if name.lower() in _RESERVED_HEADERS:
-            msg = (
-                f"headers cannot set {name}: the client sends it itself "
-                "(pass routing_id= for x-routing-id; the API key is the client's)"
-            )
+        reason = _refusal(name)
+        if reason is not None:
+            msg = f"headers cannot set {name}: the client sends it itself ({reason})"
             raise ValueError(msg)
         if not isinstance(value, str):
             msg = f"header {name} must be a str, got {type(value).__name__}"

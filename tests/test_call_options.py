@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+import re
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
@@ -54,6 +56,56 @@ async def test_headers_cannot_replace_credentials_or_routing(
         await client.list_accounts("cst_1", headers={name: "Basic c2VjcmV0"})
     assert "c2VjcmV0" not in str(info.value)  # the value is never echoed
     assert [] == fake.requests
+
+
+# Every header that frames the message or the connection or belongs to the transport, each
+# with a value that would desynchronise a pooled connection (or reroute it) if it were sent,
+# and what the refusal names as the option that sets the thing instead.
+_TRANSPORT_HEADERS: Final = {
+    "Content-Length": ("10", "aiohttp frames each message"),
+    "Transfer-Encoding": ("chunked", "aiohttp frames each message"),
+    "Connection": ("close", "max_connections="),
+    "Keep-Alive": ("timeout=600", "max_connections="),
+    "Upgrade": ("websocket", "aiohttp frames each message"),
+    "TE": ("trailers", "aiohttp frames each message"),
+    "Trailer": ("X-Checksum", "aiohttp frames each message"),
+    "Expect": ("100-continue", "aiohttp frames each message"),
+    "Host": ("evil.example", "base_url="),
+    "Proxy-Authorization": ("Basic c2VjcmV0", "proxy="),
+    "Proxy-Connection": ("keep-alive", "proxy="),
+    "Proxy-Anything": ("x", "proxy="),
+}
+
+
+@pytest.mark.parametrize("spelling", [str, str.lower, str.upper, str.swapcase])
+@pytest.mark.parametrize("name", sorted(_TRANSPORT_HEADERS))
+async def test_transport_headers_are_refused_and_the_pool_stays_in_step(
+    fake: FakeJuspay, name: str, spelling: Callable[[str], str]
+) -> None:
+    """Framing, connection, host and proxy headers are refused in any case, naming the option.
+
+    Refused by with_options and by a call, before anything is sent; the one pooled
+    connection then serves the next calls as if nothing had been tried.
+    """
+    _customers(fake, "cst_1", "cst_2")
+    value, option = _TRANSPORT_HEADERS[name]
+    given = {spelling(name): value}
+    async with ja.AccountsClient(
+        fake.api_key, base_url=fake.url, max_connections=1, retry=ja.RetryPolicy.disabled()
+    ) as client:
+        await client.list_accounts("cst_1")
+        with pytest.raises(ValueError, match=re.escape(spelling(name))) as refused:
+            client.with_options(headers=given)
+        assert option in str(refused.value)
+        assert "c2VjcmV0" not in str(refused.value)  # a value is never echoed
+        with pytest.raises(ValueError, match=re.escape(spelling(name))):
+            await client.list_accounts("cst_2", headers=given)
+        with pytest.raises(ValueError, match=re.escape(spelling(name))):
+            await client.gather_accounts(["cst_2"], headers=given)
+        async with asyncio.timeout(5):  # a desynchronised connection would hang or answer 400
+            pages = [await client.list_accounts(c) for c in ("cst_2", "cst_1")]
+    assert [1, 1] == [len(page.accounts) for page in pages]
+    assert ["cst_1", "cst_2", "cst_1"] == [r.customer_id for r in fake.requests]
 
 
 @pytest.mark.parametrize(
