@@ -172,6 +172,8 @@ class AccountsClient:
             ``session`` was made with ``auth=``, ``proxy``, ``trust_env`` or
             ``ssl_context`` come with a ``session`` (set them on your session instead),
             ``ssl_context`` does not verify, or another argument is invalid.
+        TypeError: an argument has the wrong type, such as a ``tracer_provider`` that is not
+            a tracer provider.
     """
 
     __slots__ = (

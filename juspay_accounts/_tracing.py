@@ -21,6 +21,13 @@ What is recorded, and what never is:
 No attribute, status description or event holds the API key, an account number, a VPA or
 an exception's message (which can quote the customer id); the customer id itself is
 recorded (``juspay.customer_id``) only with ``trace_customer_ids=True``.
+
+Tracing never fails a call: the application's provider, tracer, span processors and
+exporters run inside the library's calls, so every use of them goes through
+:class:`Tracing`, which catches what they raise. The first failure of a client is logged
+at WARNING (later ones at DEBUG), and the call it happened in goes on untraced: each span
+the library starts is a guarded span (:func:`_guarded`) whose methods swallow and report
+a failure and then stop touching the span, except to end it.
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
     from opentelemetry.context import Context
-    from opentelemetry.trace import Span, Tracer, TracerProvider
+    from opentelemetry.trace import Span, SpanContext, Status, StatusCode, Tracer, TracerProvider
+    from opentelemetry.util import types
 
     from juspay_accounts._models import AccountPage
 
@@ -57,6 +65,113 @@ def _error_type(exc: BaseException) -> str:
     """The exception's fully qualified class name: never its message."""
     cls = type(exc)
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+_FAILURE_CHARS: Final = 200
+"""How much of a tracing failure's message the log record keeps."""
+
+
+class _Health:
+    """Whether one call's tracing still works; shared by the call's span and its attempts'."""
+
+    __slots__ = ("ok", "tracing")
+
+    def __init__(self, tracing: Tracing) -> None:
+        self.ok = True
+        self.tracing = tracing
+
+    def fail(self, exc: Exception, what: str) -> None:
+        """Tracing failed in ``what``: the call goes on untraced; say so (once at WARNING)."""
+        self.ok = False
+        self.tracing.failed(exc, what)
+
+
+if HAVE_OTEL:
+
+    class _GuardedSpan(otel_trace.Span):
+        """A span of the application's SDK whose every method is kept from failing a call.
+
+        What a span processor or exporter raises (in ``on_end``, through :meth:`end`), or a
+        span method raises, is caught and reported once per client; the call's tracing then
+        stops, except that a span started is still ended.
+        """
+
+        __slots__ = ("_ended", "_health", "_span")
+
+        def __init__(self, span: Span, health: _Health) -> None:
+            self._span = span
+            self._health = health
+            self._ended = False
+
+        def get_span_context(self) -> SpanContext:
+            return self._span.get_span_context()
+
+        def is_recording(self) -> bool:
+            if self._health.ok:
+                try:
+                    return self._span.is_recording()
+                except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+                    self._health.fail(exc, "Span.is_recording")
+            return False
+
+        def set_attribute(self, key: str, value: types.AttributeValue) -> None:
+            if self._health.ok:
+                try:
+                    self._span.set_attribute(key, value)
+                except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+                    self._health.fail(exc, "Span.set_attribute")
+
+        def set_attributes(self, attributes: Mapping[str, types.AttributeValue]) -> None:
+            if self._health.ok:
+                try:
+                    self._span.set_attributes(attributes)
+                except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+                    self._health.fail(exc, "Span.set_attributes")
+
+        def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+            if self._health.ok:
+                try:
+                    self._span.set_status(status, description)
+                except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+                    self._health.fail(exc, "Span.set_status")
+
+        def add_event(
+            self,
+            name: str,
+            attributes: types.Attributes = None,
+            timestamp: int | None = None,
+        ) -> None:
+            if self._health.ok:
+                try:
+                    self._span.add_event(name, attributes, timestamp)
+                except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+                    self._health.fail(exc, "Span.add_event")
+
+        def update_name(self, name: str) -> None:
+            if self._health.ok:
+                try:
+                    self._span.update_name(name)
+                except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+                    self._health.fail(exc, "Span.update_name")
+
+        def record_exception(
+            self,
+            exception: BaseException,
+            attributes: types.Attributes = None,
+            timestamp: int | None = None,
+            escaped: bool = False,  # noqa: FBT001, FBT002 - the API's own signature
+        ) -> None:
+            del exception, attributes, timestamp, escaped  # an exception's message never
+
+        def end(self, end_time: int | None = None) -> None:
+            # Ended even after a failure: an SDK keeps a span started and never ended.
+            if self._ended:
+                return
+            self._ended = True
+            try:
+                self._span.end(end_time)
+            except Exception as exc:  # noqa: BLE001 - e.g. a span processor's on_end
+                self._health.fail(exc, "Span.end (a span processor's on_end, an exporter)")
 
 
 class Tracing:
@@ -76,6 +191,7 @@ class Tracing:
         "_customer_ids",
         "_provider",
         "_tracer",
+        "_warned",
     )
 
     def __init__(
@@ -85,6 +201,7 @@ class Tracing:
         self._provider = provider
         self._tracer: Tracer | None = None
         self._asked = False
+        self._warned = False
         self._customer_ids = trace_customer_ids
         url = yarl.URL(base_url)
         template = url.path.rstrip("/") + _TEMPLATE
@@ -130,7 +247,11 @@ class Tracing:
             return None  # the API's placeholder: an SDK may be configured later
         from juspay_accounts._version import __version__  # noqa: PLC0415 - once per client
 
-        tracer = provider.get_tracer(_SCOPE, __version__)
+        try:
+            tracer = provider.get_tracer(_SCOPE, __version__)
+        except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
+            self.failed(exc, "TracerProvider.get_tracer")
+            return None  # asked again at the next call
         if isinstance(tracer, otel_trace.NoOpTracer):
             return None  # e.g. OTEL_SDK_DISABLED=true
         self._tracer = tracer
@@ -147,7 +268,12 @@ class Tracing:
         tracer = self.tracer()
         if tracer is None:
             return None
-        span = tracer.start_span(f"AccountsClient.{name}", parent, attributes=attributes)
+        try:
+            started = tracer.start_span(f"AccountsClient.{name}", parent, attributes=attributes)
+        except Exception as exc:  # noqa: BLE001 - e.g. a span processor's on_start
+            self.failed(exc, "Tracer.start_span (a span processor's on_start)")
+            return None
+        span = _GuardedSpan(started, _Health(self))
         if self._customer_ids and customer_id is not None:
             span.set_attribute("juspay.customer_id", customer_id)
         return span
@@ -157,6 +283,20 @@ class Tracing:
         if span is None:
             return None
         return otel_trace.set_span_in_context(span)
+
+    def failed(self, exc: Exception, what: str) -> None:
+        """Report a failure inside tracing: at WARNING the first time for this client."""
+        text = " ".join(str(exc).split())[:_FAILURE_CHARS]
+        level = logging.DEBUG if self._warned else logging.WARNING
+        self._warned = True
+        _LOG.log(
+            level,
+            "tracing failed in %s (%s: %s); the call goes on untraced (further tracing "
+            "failures of this client are logged at DEBUG)",
+            what,
+            type(exc).__name__,
+            text,
+        )
 
     @staticmethod
     def end(
@@ -180,17 +320,29 @@ class Tracing:
     ) -> Callable[[float | None], Awaitable[AccountPage]]:
         """Wrap one call's attempt so that each attempt is a ``CLIENT`` span under ``call``."""
         trace = otel_trace
-        tracer = self.tracer()
+        tracer = self._tracer
         assert tracer is not None  # noqa: S101 - ``call`` was started with it
+        assert isinstance(call, _GuardedSpan)  # noqa: S101 - started by start()
+        health = call._health  # noqa: SLF001 - the call's and its attempts' health is one
         parent = trace.set_span_in_context(call)
         name, attributes = self._attempt_name, self._attempt_attributes
         sent = 0
 
+        async def untraced(time_limit: float | None) -> AccountPage:
+            return decode(*await send(time_limit))
+
         async def attempt(time_limit: float | None) -> AccountPage:
             nonlocal sent
-            span = tracer.start_span(
-                name, parent, kind=trace.SpanKind.CLIENT, attributes=attributes
-            )
+            if not health.ok:  # tracing failed earlier in this call: it goes on untraced
+                return await untraced(time_limit)
+            try:
+                started = tracer.start_span(
+                    name, parent, kind=trace.SpanKind.CLIENT, attributes=attributes
+                )
+            except Exception as exc:  # noqa: BLE001 - e.g. a span processor's on_start
+                health.fail(exc, "Tracer.start_span (a span processor's on_start)")
+                return await untraced(time_limit)
+            span = _GuardedSpan(started, health)
             if sent:
                 span.set_attribute("http.request.resend_count", sent)
             sent += 1
@@ -233,4 +385,14 @@ def make_tracing(
             )
             raise ValueError(msg)
         return None
+    if provider is not None and not (
+        isinstance(provider, otel_trace.TracerProvider)
+        or callable(getattr(provider, "get_tracer", None))
+    ):
+        msg = (
+            "tracer_provider must be an OpenTelemetry TracerProvider (such as "
+            "opentelemetry.sdk.trace.TracerProvider()) or None for the global one, "
+            f"got {type(provider).__name__}"
+        )
+        raise TypeError(msg)
     return Tracing(provider, base_url=base_url, trace_customer_ids=trace_customer_ids)

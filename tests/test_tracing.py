@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk import trace as sdk_trace
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
@@ -22,8 +23,10 @@ from juspay_accounts import _tracing
 from juspay_accounts.testing import FakeJuspay, Fault
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
+
+    from opentelemetry.context import Context
 
 _ATTEMPT = "GET /customers/{customer_id}/customer-accounts/list"
 
@@ -496,3 +499,147 @@ async def test_fan_out_left_early_ends_its_span(
     customers = (fan_out.attributes or {})["juspay.customers"]
     assert isinstance(customers, int)
     assert 1 <= customers
+
+
+class _Broken(RuntimeError):
+    """What the application's broken tracing raises."""
+
+
+class _RaisingProcessor(SpanProcessor):
+    """A span processor that raises in ``on_start`` or ``on_end``."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        del span, parent_context
+        if self.where == "on_start":
+            raise _Broken(self.where)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        del span
+        if self.where == "on_end":
+            raise _Broken(self.where)
+
+
+class _RaisingExporter(SpanExporter):
+    """An exporter that raises on every export."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        del spans
+        raise _Broken("export")
+
+
+class _NoTracerProvider(TracerProvider):
+    """An SDK provider whose ``get_tracer`` raises."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:  # noqa: ANN401 - the API's
+        del args, kwargs
+        raise _Broken("get_tracer")
+
+
+def _raise(*args: object, **kwargs: object) -> None:
+    del args, kwargs
+    raise _Broken("span method")
+
+
+_TRACING_FAILURES = [
+    "get_tracer",
+    "on_start",
+    "on_end",
+    "set_attribute",
+    "set_attributes",
+    "set_status",
+    "exporter",
+]
+
+
+@pytest.fixture
+def broken_provider(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TracerProvider]:
+    """A provider whose tracing raises at the place named by the test's parameter."""
+    where: str = request.param
+    provider = _NoTracerProvider() if where == "get_tracer" else TracerProvider()
+    if where in {"on_start", "on_end"}:
+        provider.add_span_processor(_RaisingProcessor(where))
+    if where == "exporter":
+        provider.add_span_processor(SimpleSpanProcessor(_RaisingExporter()))
+        # The SDK logs the exporter's failure itself, at ERROR, on its own logger.
+        monkeypatch.setattr(logging.getLogger("opentelemetry.sdk.trace.export"), "disabled", True)
+    if where in {"set_attribute", "set_attributes", "set_status"}:
+        monkeypatch.setattr(sdk_trace.Span, where, _raise)
+    yield provider
+    provider.shutdown()
+
+
+@pytest.mark.parametrize("broken_provider", _TRACING_FAILURES, indirect=True)
+@pytest.mark.asyncio
+async def test_failing_tracing_fails_no_call_walk_or_fan_out_with_retries(
+    fake: FakeJuspay, broken_provider: TracerProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever raises inside tracing, calls, walks and a retried fan-out all succeed.
+
+    One WARNING says so (later failures are at DEBUG); nothing waits longer than without it.
+    """
+    fake.max_page_size = 2
+    customers = [f"cst_{n}" for n in range(6)]
+    for customer in customers:
+        for _ in range(3):  # two pages each
+            fake.add_account(customer)
+    caplog.set_level(logging.DEBUG, logger="juspay_accounts")
+    async with _client(fake, broken_provider) as client, asyncio.timeout(10):
+        fake.inject(Fault.respond(503, "busy"))
+        page = await client.list_accounts("cst_0")
+        fake.inject(Fault.respond(503, "busy"), times=2)
+        walked = [a async for a in client.iter_accounts("cst_1")]
+        fake.inject(Fault.respond(503, "busy"), times=4)
+        fake.inject(Fault.drop_connection(), times=2)
+        results = await client.gather_accounts([*customers, "cst_404"], concurrency=3)
+        with pytest.raises(ja.NotFoundError):
+            await client.list_accounts("cst_404")
+    assert (2, 3) == (len(page.accounts), len(walked))
+    assert {c: 3 for c in customers} == {c: len(results[c].accounts) for c in customers}
+    assert isinstance(results["cst_404"].error, ja.NotFoundError)
+    records = [r for r in caplog.records if r.name == "juspay_accounts"]
+    warnings = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    if broken_provider.__class__ is TracerProvider and not warnings:
+        return  # the exporter: the SDK catches what it raises, and nothing reaches a call
+    assert 1 == len(warnings), warnings
+    assert "tracing failed in " in warnings[0]
+    assert "the call goes on untraced" in warnings[0]
+
+
+@pytest.mark.asyncio
+async def test_a_failing_span_processor_leaves_the_call_untraced_and_later_calls_traced(
+    fake: FakeJuspay, exporter: InMemorySpanExporter
+) -> None:
+    """A processor that fails once: that call goes on untraced, the next one is traced."""
+    failures = iter([_Broken("once")])
+
+    class _FailsOnce(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+            del span, parent_context
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+
+    provider = TracerProvider()
+    provider.add_span_processor(_FailsOnce())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    fake.add_account("cst_1")
+    async with _client(fake, provider) as client:
+        await client.list_accounts("cst_1")
+        assert () == exporter.get_finished_spans()
+        await client.list_accounts("cst_1")
+    provider.shutdown()
+    assert ["AccountsClient.list_accounts", _ATTEMPT] == sorted(
+        s.name for s in exporter.get_finished_spans()
+    )
+
+
+@pytest.mark.parametrize("given", [object(), "provider", 42])
+def test_tracer_provider_that_is_not_one_is_a_type_error(given: object) -> None:
+    """tracer_provider=object() is refused when the client is built, saying what is wanted."""
+    with pytest.raises(TypeError, match="tracer_provider must be an OpenTelemetry TracerProvider"):
+        ja.AccountsClient("key_123456789", tracer_provider=given)
