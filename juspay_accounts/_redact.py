@@ -1,11 +1,12 @@
-"""Keeping the API key out of what a server sends back.
+"""Keeping the API key, and a proxy's credentials, out of what a server sends back.
 
 A server or proxy that reflects the request (an echo endpoint, a firewall page quoting the
 request's headers, a broken status line or header made of them) puts the ``Authorization``
-value into the answer. The library quotes answers in its errors (bodies, Juspay's messages,
-request ids, a redirect's target, aiohttp's parse errors), so the transport replaces every
-form of the key in an answer before anything reads it. An answer without the key is
-returned as it came, at the cost of a substring search per form.
+value (or the ``Proxy-Authorization`` one) into the answer. The library quotes answers in
+its errors (bodies, Juspay's messages, request ids, a redirect's target, aiohttp's parse
+errors and a proxy's reason phrase), so the transport replaces every form of those secrets
+in an answer (header names and values, the body) before anything reads it. An answer
+without them is returned as it came, at the cost of a substring search per form.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ from multidict import CIMultiDict, CIMultiDictProxy
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["REDACTED", "Secrets", "redact_answer", "redact_text", "secret_forms"]
+__all__ = [
+    "REDACTED",
+    "Secrets",
+    "joined_secrets",
+    "proxy_secret_forms",
+    "redact_answer",
+    "redact_headers",
+    "redact_text",
+    "secret_forms",
+]
 
 REDACTED: Final = "<redacted>"
 
@@ -57,11 +67,48 @@ def secret_forms(authorization: str) -> Secrets:
         key = base64.b64decode(token, validate=True).decode().removesuffix(":")
     except (binascii.Error, UnicodeDecodeError):
         key = ""
+    return _secrets({*_unpadded_forms(token), key})
+
+
+def _unpadded_forms(token: str) -> set[str]:
+    """A base64 token without its padding, and the same with ``/`` escaped as in JSON."""
     unpadded = token.rstrip("=")
-    forms = {unpadded, unpadded.replace("/", "\\/"), key}
+    return {unpadded, unpadded.replace("/", "\\/")}
+
+
+def _secrets(forms: set[str]) -> Secrets:
     # Longest first, so that a form inside another is not replaced half-way.
     text = tuple(sorted((f for f in forms if len(f) >= _SHORTEST), key=len, reverse=True))
     return Secrets(text, tuple(form.encode() for form in text))
+
+
+@functools.lru_cache(maxsize=16)
+def proxy_secret_forms(user: str, password: str, raw_user: str, raw_password: str) -> Secrets:
+    """The texts that give a proxy's credentials away, from its URL's user and password.
+
+    ``user:password`` as given and percent-encoded (``raw_*``: as the URL holds them), the
+    password alone both ways, and the base64 of ``user:password`` that aiohttp sends as
+    ``Proxy-Authorization: Basic ...`` (in latin-1, as aiohttp encodes it, and in UTF-8).
+    """
+    forms = {
+        f"{user}:{password}",
+        f"{raw_user}:{raw_password}",
+        password,
+        raw_password,
+    }
+    for encoding in ("latin-1", "utf-8"):
+        try:
+            raw = f"{user}:{password}".encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        forms |= _unpadded_forms(base64.b64encode(raw).decode())
+    return _secrets(forms)
+
+
+@functools.lru_cache(maxsize=16)
+def joined_secrets(first: Secrets, second: Secrets) -> Secrets:
+    """The forms of both, longest first (a request's key and the proxy's credentials)."""
+    return _secrets(set(first.text) | set(second.text))
 
 
 def redact_text(text: str, forms: tuple[str, ...]) -> str:
@@ -75,22 +122,37 @@ def redact_text(text: str, forms: tuple[str, ...]) -> str:
 def redact_answer(
     headers: Mapping[str, str], body: bytes, secrets: Secrets
 ) -> tuple[Mapping[str, str], bytes]:
-    """The answer's headers and body with every form of the key replaced (unchanged if absent)."""
+    """The answer's headers (names and values) and body with every form replaced.
+
+    Unchanged where no form is found.
+    """
     for raw in secrets.raw:
         if raw in body:
             body = body.replace(raw, _REDACTED_BYTES)
-    # One search per form in all the values at once (no form holds the "\n" that joins
-    # them): a generator over every value and form cost about 15k instructions per answer
-    # (perf change 3 in docs/performance-notes.md).
-    values = "\n".join(headers.values())
+    return redact_headers(headers, secrets), body
+
+
+def redact_headers(headers: Mapping[str, str], secrets: Secrets) -> Mapping[str, str]:
+    """The headers with every form replaced in their names and values (unchanged if absent).
+
+    A name matters too: a server may make a header's name of the request's credentials.
+    """
+    # One search per form in all the names and values at once (no form holds the "\n" that
+    # joins them): a generator over every value and form cost about 15k instructions per
+    # answer (perf change 3 in docs/performance-notes.md).
     forms = secrets.text
+    if not forms:
+        return headers
+    text = "\n".join(headers.values()) + "\n" + "\n".join(headers.keys())
     for form in forms:
-        if form in values:
-            headers = CIMultiDictProxy(
-                CIMultiDict((name, redact_text(value, forms)) for name, value in headers.items())
+        if form in text:
+            return CIMultiDictProxy(
+                CIMultiDict(
+                    (redact_text(name, forms), redact_text(value, forms))
+                    for name, value in headers.items()
+                )
             )
-            break
-    return headers, body
+    return headers
 
 
 _REDACTED_BYTES: Final = REDACTED.encode()

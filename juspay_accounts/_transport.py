@@ -23,7 +23,13 @@ import aiohttp
 from juspay_accounts import _timing
 from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request_failure
 from juspay_accounts._network import check_proxy, check_ssl_context, proxy_from_env, shown_proxy
-from juspay_accounts._redact import redact_answer
+from juspay_accounts._redact import (
+    Secrets,
+    joined_secrets,
+    proxy_secret_forms,
+    redact_answer,
+    redact_text,
+)
 from juspay_accounts._seam import GivenTransport
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
@@ -102,6 +108,7 @@ class Transport:
         "_max_response_bytes",
         "_owned",
         "_proxy",
+        "_proxy_secrets",
         "_ssl_context",
         "_stats",
         "_timeout",
@@ -140,6 +147,8 @@ class Transport:
             )
             raise ValueError(msg)
         self._proxy = check_proxy(proxy)
+        # The forms of the proxy's credentials, kept out of answers as the key is (_redact).
+        self._proxy_secrets = _credentials(self._proxy)
         self._trust_env = bool(trust_env)
         self._ssl_context = check_ssl_context(ssl_context)
         self._given = session
@@ -254,6 +263,7 @@ class Transport:
         proxy = self._proxy
         if proxy is None and self._trust_env:
             proxy = await asyncio.to_thread(proxy_from_env, url)  # may read files, as aiohttp
+            self._proxy_secrets = _credentials(proxy)
         # ssl=True: aiohttp's default context, which verifies.
         connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl_context or True)
         session = aiohttp.ClientSession(
@@ -286,6 +296,9 @@ class Transport:
             session = await self._open_session(request.url)
         self._stats.requests += 1
         url = request.url
+        secrets = request.secrets
+        if self._proxy_secrets is not None:
+            secrets = joined_secrets(secrets, self._proxy_secrets)
         debug = _LOG.isEnabledFor(logging.DEBUG)
         if debug:
             _LOG.debug("%s %s", request.method, url.path_safe)
@@ -305,16 +318,17 @@ class Transport:
                 ),
             ) as response:
                 status, headers = response.status, response.headers
-                body = await self._read(response)
+                body = await self._read(response, secrets)
         except (TimeoutError, aiohttp.ClientError, RuntimeError) as exc:
             if isinstance(exc, (RecursionError, NotImplementedError)):
                 raise  # a bug to see, not a session that cannot be used
             cause = exc
-            failure = self._failure(exc, url.host, time_limit, request.secrets.text)
+            failure = self._failure(exc, url.host, time_limit, secrets.text)
         else:
-            # A server that reflects the request must not get the key into what the library
-            # makes of its answer (errors, request ids, logs): see _redact.
-            answer_headers, body = redact_answer(headers, body, request.secrets)
+            # A server that reflects the request must not get the key (or the proxy's
+            # credentials) into what the library makes of its answer (errors, request ids,
+            # logs): see _redact.
+            answer_headers, body = redact_answer(headers, body, secrets)
             if debug:
                 _LOG.debug(
                     "%s %s -> %s (request id %s)",
@@ -341,7 +355,7 @@ class Transport:
         """The library's error for an aiohttp or asyncio failure of one request."""
         return request_failure(exc, host, time_limit, closed=self._closed, secrets=secrets)
 
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+    async def _read(self, response: aiohttp.ClientResponse, secrets: Secrets) -> bytes:
         """The body, refusing a success body over the limit and cutting an error body short.
 
         Both limits count decoded bytes: ``Content-Length`` (and so ``read()``) is trusted
@@ -356,7 +370,7 @@ class Transport:
             if length <= limit:
                 return await response.read()
             if success:
-                raise self._too_large(response, f"Content-Length {length}; not read")
+                raise self._too_large(response, f"Content-Length {length}; not read", secrets)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(_ERROR_BODY_BYTES):
@@ -364,17 +378,20 @@ class Transport:
             size += len(chunk)
             if size > limit:
                 if success:
-                    raise self._too_large(response, f"more than {limit} bytes decoded")
+                    raise self._too_large(response, f"more than {limit} bytes decoded", secrets)
                 break  # an error body: the first part says all there is to say
         return b"".join(chunks)[:limit]
 
-    def _too_large(self, response: aiohttp.ClientResponse, size: str) -> ResponseValidationError:
+    def _too_large(
+        self, response: aiohttp.ClientResponse, size: str, secrets: Secrets
+    ) -> ResponseValidationError:
+        request_id = response.headers.get("x-request-id")
         return ResponseValidationError(
             f"HTTP {response.status} answer refused: the body ({size}) is larger than "
             f"max_response_bytes={self._max_response_bytes}",
             status=response.status,
             errors=(f"body larger than {self._max_response_bytes} bytes @ $",),
-            request_id=response.headers.get("x-request-id"),
+            request_id=None if request_id is None else redact_text(request_id, secrets.text),
         )
 
 
@@ -428,3 +445,12 @@ def make_transport(
         )
         raise ValueError(msg)
     return GivenTransport(transport, stats)
+
+
+def _credentials(proxy: yarl.URL | None) -> Secrets | None:
+    """The forms of a proxy URL's credentials to keep out of answers, or ``None``."""
+    if proxy is None or (proxy.user is None and proxy.password is None):
+        return None
+    return proxy_secret_forms(
+        proxy.user or "", proxy.password or "", proxy.raw_user or "", proxy.raw_password or ""
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import logging
 import ssl
@@ -392,3 +394,103 @@ def test_ssl_context_of_wrong_type() -> None:
     """ssl_context must be an ssl.SSLContext (a path to a CA file is a TypeError)."""
     with pytest.raises(TypeError, match="ssl_context"):
         ja.AccountsClient("key", ssl_context="/etc/ssl/ca.pem")  # type: ignore[arg-type]
+
+
+# A password with a "/" and a non-ASCII letter, so that every form differs: as given, in the
+# URL (percent-encoded), and in Proxy-Authorization (base64 of latin-1, as aiohttp sends it).
+_HOSTILE_USER, _HOSTILE_PASSWORD = "proxyuser", "hunter2/Üb3r-secret"
+_HOSTILE_RAW_PASSWORD = "hunter2%2F%C3%9Cb3r-secret"
+
+
+def _proxy_forms() -> tuple[str, ...]:
+    """Every form of the hostile credentials that must never show."""
+    pair = f"{_HOSTILE_USER}:{_HOSTILE_PASSWORD}"
+    return (
+        pair,
+        f"{_HOSTILE_USER}:{_HOSTILE_RAW_PASSWORD}",
+        _HOSTILE_PASSWORD,
+        _HOSTILE_RAW_PASSWORD,
+        base64.b64encode(pair.encode("latin-1")).decode().rstrip("="),
+        base64.b64encode(pair.encode()).decode().rstrip("="),
+    )
+
+
+@contextlib.asynccontextmanager
+async def _quoting_proxy(status: int) -> AsyncIterator[str]:
+    """A proxy on loopback that refuses every request, quoting it back in every way it can.
+
+    Its reason phrase, a header's name and value, and its body quote the request's
+    ``Proxy-Authorization`` as sent and decoded, and the credentials as a URL holds them.
+    """
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            head = await reader.readuntil(b"\r\n\r\n")
+            auth = next(
+                line.split(b":", 1)[1].strip()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"proxy-authorization:")
+            )
+            token = auth.partition(b" ")[2]
+            decoded = base64.b64decode(token).decode("latin-1").encode()
+            raw = f"{_HOSTILE_USER}:{_HOSTILE_RAW_PASSWORD}".encode()
+            body = b"denied: %s\nuser %s\nurl http://%s@proxy\n" % (head, decoded, raw)
+            writer.write(
+                b"HTTP/1.1 %d Denied %s for %s\r\n" % (status, auth, raw)
+                + b"Content-Type: text/plain\r\nConnection: close\r\n"
+                + b"Content-Length: %d\r\n" % len(body)
+                + b"X-Echo: %s %s\r\n" % (auth, decoded)
+                + b"X-Request-Id: %s\r\n" % decoded
+                + b"X-%s: 1\r\n\r\n" % token.rstrip(b"=").replace(b"/", b"-").replace(b"+", b"-")
+                + body
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://{_HOSTILE_USER}:{_HOSTILE_RAW_PASSWORD}@127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("status", [407, 502])
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.asyncio
+async def test_a_proxy_quoting_the_request_never_shows_its_credentials(
+    scheme: str, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy's reason phrase, headers and error page quoting Proxy-Authorization are redacted.
+
+    Over http the proxy's answer is the API's (an APIError with its body and headers); over
+    https it refuses the CONNECT (an APIConnectionError quoting its reason phrase). Neither,
+    nor the fan-out's result, the client's repr or any log record, shows the credentials.
+    """
+    caplog.set_level(logging.DEBUG)
+    async with _quoting_proxy(status) as proxy_url:
+        # Port 9 is never reached: the proxy answers first.
+        async with ja.AccountsClient(
+            "sk_test_proxy_0123456789",
+            base_url=f"{scheme}://127.0.0.1:9",
+            proxy=proxy_url,
+            retry=ja.RetryPolicy.disabled(),
+            allow_insecure_http=True,
+        ) as client:
+            with pytest.raises(ja.JuspayError) as info:
+                await client.list_accounts("cst_1")
+            results = await client.gather_accounts(["cst_2"])
+            shown = repr(client)
+    failure = results["cst_2"].error
+    assert failure is not None
+    expected = ja.APIError if scheme == "http" else ja.APIConnectionError
+    assert isinstance(info.value, expected)
+    texts = [shown, _chain_text(info.value), _chain_text(failure), caplog.text]
+    for error in (info.value, failure):
+        texts.append(repr(vars(error)))
+        if isinstance(error, ja.APIError):
+            texts += [str(error.body), repr(dict(error.headers)), str(error.request_id)]
+    text = "\n".join(texts)
+    assert "<redacted>" in text  # the proxy did quote them, and they were seen
+    assert [] == [form for form in _proxy_forms() if form in text]

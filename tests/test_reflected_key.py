@@ -169,3 +169,41 @@ async def test_answers_without_the_key_are_untouched() -> None:
             await client.list_accounts("cst_1")
     assert "Basic abc" == info.value.request_id
     assert "<redacted>" not in shown(info.value)
+
+
+# A key whose every form is a valid header name (no "/", "+" or "=" in its base64 form).
+NAME_KEY = "sk_live_NameReflected12345"
+NAME_TOKEN = base64.b64encode(f"{NAME_KEY}:".encode()).decode()
+
+
+@pytest.mark.parametrize("status", [b"200 OK", b"503 Busy"])
+@pytest.mark.asyncio
+async def test_reflected_key_in_header_names_never_shows(
+    status: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An answer whose header names are made of the key keeps it out of headers and logs."""
+    caplog.set_level(logging.DEBUG)
+    assert "/" not in NAME_TOKEN
+    assert "+" not in NAME_TOKEN
+    body = json.dumps(PAGE).encode()
+    headers = b"%s: 1\r\nX-%s: 2\r\n%s: 3\r\n" % (
+        NAME_KEY.encode(),
+        NAME_TOKEN.encode(),
+        NAME_TOKEN.encode(),
+    )
+    make = lambda _, __: answer(status, body, headers)  # noqa: E731
+    async with (
+        reflecting_server(make) as url,
+        ja.AccountsClient(NAME_KEY, base_url=url, retry=ja.RetryPolicy.disabled()) as client,
+    ):
+        try:
+            page = await client.list_accounts("cst_1")
+        except ja.ServerError as exc:
+            seen, text = exc.headers, shown(exc)
+        else:
+            seen, text = page.headers, repr(page)
+    names = "\n".join(seen.keys())
+    text += f"\n{names}\n{dict(seen)!r}\n{caplog.text}"
+    assert "<redacted>" in names
+    needles = (NAME_KEY, NAME_TOKEN)
+    assert [] == [needle for needle in needles if needle in text]
