@@ -150,7 +150,9 @@ class AccountsClient:
             never read.
         ssl_context: An :class:`ssl.SSLContext` for the session the client creates: a
             private CA bundle (a TLS-inspecting proxy), a client certificate. It must verify
-            certificates and host names: verification cannot be switched off.
+            certificates and host names: verification cannot be switched off, here or later
+            (a context changed after the client was built makes every call a
+            ``ValueError``, with nothing sent).
         tracer_provider: The OpenTelemetry ``TracerProvider`` to trace calls with (the
             ``otel`` extra); ``None`` uses the global one, once the application has
             configured it. Pass ``opentelemetry.trace.NoOpTracerProvider()`` to keep this

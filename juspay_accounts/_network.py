@@ -2,7 +2,8 @@
 
 A proxy URL is checked (and never echoed: it may hold a password), shown with its
 credentials masked, or found in the environment as aiohttp would (``HTTP(S)_PROXY``,
-``NO_PROXY``); an ``ssl.SSLContext`` must keep verification on.
+``NO_PROXY``); an ``ssl.SSLContext`` must keep verification on, checked when the client is
+built and again before every request (the context is mutable).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from typing import Final
 
 import yarl
 
-__all__ = ["check_proxy", "check_ssl_context", "proxy_from_env", "shown_proxy"]
+__all__ = [
+    "check_proxy",
+    "check_ssl_context",
+    "proxy_from_env",
+    "refuse_changed_ssl_context",
+    "shown_proxy",
+    "still_verifies",
+]
 
 _LOG: Final = logging.getLogger("juspay_accounts")
 
@@ -65,7 +73,7 @@ def check_ssl_context(ssl_context: object) -> ssl.SSLContext | None:
     if not isinstance(ssl_context, ssl.SSLContext):
         msg = f"ssl_context must be an ssl.SSLContext or None, got {type(ssl_context).__name__}"
         raise TypeError(msg)
-    if ssl_context.verify_mode != ssl.CERT_REQUIRED or not ssl_context.check_hostname:
+    if not still_verifies(ssl_context):
         msg = (
             "ssl_context must verify certificates and host names (verify_mode CERT_REQUIRED, "
             "check_hostname True): this library has no way to switch verification off. "
@@ -73,6 +81,31 @@ def check_ssl_context(ssl_context: object) -> ssl.SSLContext | None:
         )
         raise ValueError(msg)
     return ssl_context
+
+
+def still_verifies(ssl_context: ssl.SSLContext) -> bool:
+    """Whether the context verifies certificates and host names (it can be changed later)."""
+    return ssl_context.verify_mode == ssl.CERT_REQUIRED and ssl_context.check_hostname
+
+
+def refuse_changed_ssl_context(ssl_context: ssl.SSLContext) -> None:
+    """Refuse to send with a context whose verification was switched off after the check.
+
+    Called before every request (an ``ssl.SSLContext`` is mutable, and the session's
+    connections keep using the same object): two attribute reads.
+
+    Raises:
+        ValueError: the context no longer verifies; nothing has been sent.
+    """
+    if not still_verifies(ssl_context):
+        msg = (
+            "the ssl_context given to this client no longer verifies certificates and host "
+            f"names (verify_mode {ssl_context.verify_mode.name}, check_hostname "
+            f"{ssl_context.check_hostname}): it was changed after the client was built, so "
+            "nothing was sent. This library has no way to switch verification off; for a "
+            "private CA, load it: ssl.create_default_context(cafile=...)"
+        )
+        raise ValueError(msg)
 
 
 def proxy_from_env(url: yarl.URL) -> yarl.URL | None:

@@ -22,7 +22,13 @@ import aiohttp
 
 from juspay_accounts import _timing
 from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request_failure
-from juspay_accounts._network import check_proxy, check_ssl_context, proxy_from_env, shown_proxy
+from juspay_accounts._network import (
+    check_proxy,
+    check_ssl_context,
+    proxy_from_env,
+    refuse_changed_ssl_context,
+    shown_proxy,
+)
 from juspay_accounts._redact import (
     Secrets,
     joined_secrets,
@@ -285,12 +291,18 @@ class Transport:
 
         Raises:
             ClientClosedError: the transport is closed, or was closed mid-request.
+            ValueError: the ``ssl_context`` no longer verifies (changed after the check);
+                nothing was sent.
             APITimeoutError: no complete answer within ``time_limit`` seconds.
             APIConnectionError: any other failure to send or receive.
             ResponseValidationError: a success body larger than ``max_response_bytes``.
         """
         if self._closed or asyncio.get_running_loop() is not self._loop:
             self._adopt_running_loop()
+        if self._ssl_context is not None:
+            # Checked when the client was built, but an SSLContext is mutable and the
+            # session's new connections use this same object: switched off since, refused.
+            refuse_changed_ssl_context(self._ssl_context)
         session = self._owned if self._given is None else self._given
         if session is None or session.closed:
             session = await self._open_session(request.url)

@@ -494,3 +494,37 @@ async def test_a_proxy_quoting_the_request_never_shows_its_credentials(
     text = "\n".join(texts)
     assert "<redacted>" in text  # the proxy did quote them, and they were seen
     assert [] == [form for form in _proxy_forms() if form in text]
+
+
+def _switch_off(context: ssl.SSLContext, how: str) -> None:
+    """Switch certificate or host name checking off on ``context``, as a careless caller might."""
+    context.check_hostname = False
+    if how == "CERT_NONE":
+        context.verify_mode = ssl.CERT_NONE
+    elif how == "CERT_OPTIONAL":
+        context.verify_mode = ssl.CERT_OPTIONAL
+
+
+@pytest.mark.parametrize("how", ["CERT_NONE", "CERT_OPTIONAL", "check_hostname"])
+@pytest.mark.parametrize("after_first_call", [False, True])
+@pytest.mark.asyncio
+async def test_verification_switched_off_after_construction_is_refused(
+    tls_server: TLSServer, how: str, *, after_first_call: bool
+) -> None:
+    """An ssl_context switched off after the client was built is refused; nothing is sent.
+
+    Before the session exists, and after it has made verified connections; a fan-out stops
+    with the same error rather than reporting one customer's failure.
+    """
+    context = tls_server.trusting_context()
+    async with ja.AccountsClient("key", base_url=tls_server.url, ssl_context=context) as client:
+        if after_first_call:
+            await client.list_accounts("cst_1")
+        handshakes, requests = tls_server.handshakes, tls_server.requests
+        _switch_off(context, how)
+        with pytest.raises(ValueError, match="no longer verifies") as refused:
+            await client.list_accounts("cst_1")
+        with pytest.raises(ValueError, match="no longer verifies"):
+            await client.gather_accounts(["cst_1", "cst_2"])
+    assert "nothing was sent" in str(refused.value)
+    assert (handshakes, requests) == (tls_server.handshakes, tls_server.requests)
