@@ -757,3 +757,65 @@ def test_fake_server_demo_data_and_latency() -> None:
     assert 0 == done.returncode, done.stderr
     assert 3 == len(done.stdout.splitlines())  # cst_meera has none: a record says so
     assert took >= 0.4  # two answers one after the other, each 0.2 s late
+
+
+# Server text that would drive a terminal or forge a line: a title change, a clear screen,
+# colours, a bell, DEL, the one-byte C1 escape, and line breaks.
+_HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\x7f\x9b"
+_FORGED = "gone\ncustomers: 2 ok, 0 failed; accounts: 9\r\x1b[2K"
+
+
+def _control_bytes(data: bytes) -> list[int]:
+    """The bytes below 0x20 (but the newline) and DEL in ``data``."""
+    return [b for b in data if (b < 0x20 and b != 0x0A) or b == 0x7F]  # noqa: PLR2004
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("fmt", ["table", "csv", "jsonl", "json"])
+async def test_server_text_and_ids_never_reach_the_terminal_raw(fake: FakeJuspay, fmt: str) -> None:
+    """Control characters from a server or an id are escaped: one failure is one line.
+
+    Account fields (in every format), Juspay's message and request id, and customer ids
+    with escape sequences or line breaks: no control byte reaches stdout or stderr, and
+    JSON still gives back the exact values.
+    """
+    bank = fake.make_bank_account(name=f"Name{_HOSTILE}", bank_name=f"Bank{_FORGED}")
+    fake.add_account("cst_evil", customer_account_id=f"ca_{_HOSTILE}", bank_account=bank)
+    fake.add_account("cst_evil", vpa=f"evil{_HOSTILE}@upi")
+    error = {
+        "status": "error",
+        "error_code": "not_found",
+        "error_info": {
+            "user_message": "not found",
+            "developer_message": _FORGED + _HOSTILE,
+            "request_id": f"req{_HOSTILE}\n",
+        },
+    }
+    fake.inject(Fault.respond(404, json.dumps(error)), customer_id="cst_gone")
+    done = await asyncio.to_thread(
+        subprocess.run,
+        cli_command(
+            "list", "--base-url", fake.url, "--format", fmt, "--show-account-numbers",
+            "cst_evil", "cst_gone", f"cst_{_HOSTILE}",
+        ),
+        capture_output=True,
+        env=cli_env(fake.api_key),
+        timeout=60,
+        check=False,
+    )
+    assert 1 == done.returncode, done.stderr
+    assert ([], []) == (_control_bytes(done.stdout), _control_bytes(done.stderr))
+    errors = done.stderr.decode().splitlines()
+    assert 1 == sum(line.startswith("customers: ") for line in errors), errors
+    failures = [line for line in errors if re.match(r"failed: \S+: \w+Error: ", line)]
+    assert 2 == len(failures), errors
+    # The two failures, the failed ids (but after a table, which lists them), the summary.
+    assert (3 if fmt == "table" else 4) == len(errors), errors
+    assert all("\\x1b" in line for line in failures)
+    assert any("\\x0a" in line for line in failures)  # the forged line stayed in its own
+    if fmt in {"json", "jsonl"}:
+        text = done.stdout.decode()
+        rows = json.loads(text) if fmt == "json" else [json.loads(x) for x in text.splitlines()]
+        assert f"ca_{_HOSTILE}" in [row.get("customer_account_id") for row in rows]
+    else:
+        assert "\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31m\\x7f\\x9b" in done.stdout.decode()

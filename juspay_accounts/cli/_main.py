@@ -32,7 +32,7 @@ from juspay_accounts.cli._ids import (
     check_ids_file,
     customer_ids,
 )
-from juspay_accounts.cli._output import Writer, make_writer
+from juspay_accounts.cli._output import Writer, make_writer, printable
 from juspay_accounts.cli._progress import Progress
 
 if TYPE_CHECKING:
@@ -82,13 +82,17 @@ def _api_key(args: argparse.Namespace) -> str:
 
 
 def _shown(customer_id: str) -> str:
-    """The id as it can be printed: undecodable bytes shown as backslash escapes."""
+    """The id as it can be printed: undecodable bytes and control characters as escapes."""
     raw = customer_id.encode("utf-8", "surrogateescape")
-    return raw.decode("utf-8", "backslashreplace")
+    return printable(raw.decode("utf-8", "backslashreplace"))
 
 
 def _failure(customer_id: str, error: JuspayError) -> str:
-    """One short line: the customer, the error class, what happened, the request id once."""
+    """One short line: the customer, the error class, what happened, the request id once.
+
+    A server's words and ids are shown with their control characters escaped: a line break
+    in a message cannot forge another line, nor an escape sequence drive the terminal.
+    """
     text = str(error.args[0]) if error.args else ""
     notes = []
     if isinstance(error, APIError):
@@ -96,10 +100,10 @@ def _failure(customer_id: str, error: JuspayError) -> str:
         text = error.developer_message or error.error_message or error.user_message or text
         notes.append(f"HTTP {error.status}")
     if error.request_id:
-        notes.append(f"request id {error.request_id}")
+        notes.append(f"request id {printable(error.request_id)}")
     if error.attempts > 1:
         notes.append(f"{error.attempts} attempts")
-    line = f"failed: {_shown(customer_id)}: {type(error).__name__}: {text}"
+    line = f"failed: {_shown(customer_id)}: {type(error).__name__}: {printable(text)}"
     return f"{line} ({', '.join(notes)})" if notes else line
 
 

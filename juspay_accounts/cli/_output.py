@@ -1,4 +1,10 @@
-"""How the command line writes accounts: a table for people, JSON, JSON lines or CSV for pipes."""
+"""How the command line writes accounts: a table for people, JSON, JSON lines or CSV for pipes.
+
+Whatever came from a server or from the ids is text to show, never to obey: in the table,
+in CSV cells and in messages (:func:`printable`), control characters (C0, DEL, C1: terminal
+escape sequences, a line break that would forge a line) are written as visible escapes such
+as ``\\x1b``; JSON escapes them itself (``\\u001b``, and DEL here), so its values stay exact.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import re
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import attrs
@@ -19,7 +26,7 @@ if TYPE_CHECKING:
     from juspay_accounts._models import CustomerAccount
     from juspay_accounts.exceptions import JuspayError
 
-__all__ = ["FORMATS", "Writer", "account_fields", "make_writer", "table"]
+__all__ = ["FORMATS", "Writer", "account_fields", "make_writer", "printable", "table"]
 
 FORMATS: Final = ("table", "json", "jsonl", "csv")
 _PERSONAL: Final = frozenset({"account", "vpa", "name"})
@@ -47,6 +54,29 @@ that failed (``failed``, with ``error``). ``masked`` says whether ``account``, `
 OK: Final = "ok"
 NO_ACCOUNTS: Final = "no_accounts"
 FAILED: Final = "failed"
+
+
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 controls, DEL and C1 controls (``\\x9b`` is a terminal's one-byte escape sequence)."""
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\x1b``)."""
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+
+
+def _cell(value: object) -> object:
+    """A CSV or table value, with any control character made visible."""
+    return printable(value) if isinstance(value, str) else value
+
+
+def _json(data: dict[str, Any]) -> str:
+    """One JSON document on one line: json escapes C0 and C1 controls, and DEL here."""
+    return json.dumps(data).replace("\x7f", "\\u007f")
 
 
 def _serialise(_instance: object, _field: attrs.Attribute[Any] | None, value: object) -> object:
@@ -153,7 +183,7 @@ class _Records(Writer):
 
 class _JsonLines(_Records):
     def emit(self, record: dict[str, Any]) -> None:
-        self.out.write(json.dumps(record) + "\n")
+        self.out.write(_json(record) + "\n")
 
 
 class _Json(_Records):
@@ -166,7 +196,7 @@ class _Json(_Records):
 
     def emit(self, record: dict[str, Any]) -> None:
         self.out.write("\n  " if self.first else ",\n  ")
-        self.out.write(json.dumps(record))
+        self.out.write(_json(record))
         self.first = False
 
     def close(self) -> None:
@@ -186,19 +216,23 @@ class _Csv(Writer):
     ) -> None:
         del position  # one row per account, or one saying there are none
         if not accounts:
-            self.csv.writerow({"customer_id": customer_id, "status": NO_ACCOUNTS})
+            self.row({"customer_id": customer_id, "status": NO_ACCOUNTS})
         for account in accounts:
             row = _flat(account_fields(account, show_account_numbers=self.show))
-            self.csv.writerow({**row, "status": OK, "masked": str(not self.show).lower()})
+            self.row({**row, "status": OK, "masked": str(not self.show).lower()})
 
     def fail(self, customer_id: str, error: JuspayError) -> None:
-        self.csv.writerow(
+        self.row(
             {
                 "customer_id": customer_id,
                 "status": FAILED,
                 "error": f"{type(error).__name__}: {error}",
             }
         )
+
+    def row(self, values: dict[str, Any]) -> None:
+        """Write one row, its control characters made visible (a server's, an id's)."""
+        self.csv.writerow({key: _cell(value) for key, value in values.items()})
 
 
 def _created(account: CustomerAccount) -> str:
@@ -259,7 +293,7 @@ class _Table(Writer):
         # Results arrive as customers complete; a stable sort restores the input's order
         # and keeps each customer's accounts in Juspay's order.
         self.rows.sort(key=lambda row: row[0])
-        rows = [self.COLUMNS, *(cells for _, cells in self.rows)]
+        rows = [self.COLUMNS, *(tuple(map(printable, cells)) for _, cells in self.rows)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(self.COLUMNS))]
         for row in rows:
             self.out.write(
