@@ -99,3 +99,12 @@ def test_exception_tree_is_the_same_on_the_page_and_in_the_module() -> None:
     )
     assert page_tree.rstrip("\n") == module_tree
     assert "``" not in module_tree
+
+
+def test_retries_page_says_which_answers_have_their_retry_after_honoured() -> None:
+    """retries.md's Retry-After rule names every status retried by default, as the code does."""
+    waits = (DOCS / "retries.md").read_text().split("## Waits", 1)[1].split("\n## ", 1)[0]
+    (rule,) = [b for b in waits.split("\n- ") if "carries `Retry-After`" in b]
+    rule = " ".join(rule.split())
+    assert "retry_statuses" in rule
+    assert [] == [s for s in sorted(ja.DEFAULT_RETRY_STATUSES) if str(s) not in rule]
