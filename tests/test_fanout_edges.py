@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import pytest
 
 import juspay_accounts as ja
@@ -208,3 +210,28 @@ def test_a_waiting_call_collected_after_its_loop_closed_goes_quietly(
     del waiting, stream
     gc.collect()
     assert [] == unraisable
+
+
+@pytest.mark.asyncio
+async def test_concurrency_above_max_connections_warns_at_every_fan_out(
+    fake: FakeJuspay, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each fan-out of a client with its own session warns, not only the one that made it.
+
+    A client given a session (whose pool is the caller's) never warns.
+    """
+    fake.add_account("cst_1")
+    caplog.set_level(logging.WARNING, logger="juspay_accounts")
+    async with ja.AccountsClient(fake.api_key, base_url=fake.url, max_connections=2) as client:
+        for _ in range(3):
+            await client.gather_accounts(["cst_1"], concurrency=5)
+        await client.gather_accounts(["cst_1"], concurrency=2)  # within the pool: no warning
+    warnings = [r.getMessage() for r in caplog.records if r.name == "juspay_accounts"]
+    assert ["concurrency 5 is above max_connections 2"] * 3 == [w.split(":")[0] for w in warnings]
+    caplog.clear()
+    async with (
+        aiohttp.ClientSession() as session,
+        ja.AccountsClient(fake.api_key, base_url=fake.url, session=session) as given,
+    ):
+        await given.gather_accounts(["cst_1"], concurrency=500)
+    assert [] == [r for r in caplog.records if r.name == "juspay_accounts"]
