@@ -108,3 +108,16 @@ def test_retries_page_says_which_answers_have_their_retry_after_honoured() -> No
     rule = " ".join(rule.split())
     assert "retry_statuses" in rule
     assert [] == [s for s in sorted(ja.DEFAULT_RETRY_STATUSES) if str(s) not in rule]
+
+
+def test_readme_error_list_names_every_exception() -> None:
+    """The README's one-line exception tree names every error class the library exports."""
+    readme = (ROOT / "README.md").read_text()
+    (listing,) = [b for b in readme.split("\n- ") if b.startswith("Errors: `JuspayError`")]
+    named = set(re.findall(r"`(\w+)`", listing))
+    errors = {
+        name
+        for name in ja.__all__
+        if isinstance(obj := getattr(ja, name), type) and issubclass(obj, ja.JuspayError)
+    }
+    assert set() == errors - named
