@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,21 @@ def test_without_an_async_plugin_it_says_what_to_install(
     )
     assert pytest.ExitCode.OK != result.ret
     result.stdout.fnmatch_lines(["*install pytest-asyncio*anyio*"])
+
+
+def test_loading_the_plugin_imports_neither_the_client_nor_aiohttp() -> None:
+    """pytest loads the plugin in every project that installs the library: it stays light.
+
+    Importing it (as pytest does, through the ``pytest11`` entry point) imports neither
+    aiohttp nor the client; the fixtures import them when a test uses them.
+    """
+    code = (
+        "import sys\n"
+        "import juspay_accounts.testing.pytest_plugin\n"
+        "heavy = ('aiohttp', 'yarl', 'attrs', 'cattrs', 'tenacity', 'juspay_accounts._')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "[]" == done.stdout.strip()

@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from juspay_accounts._policy import RetryPolicy
-
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Generator
 
     from juspay_accounts._client import AccountsClient
+    from juspay_accounts._policy import RetryPolicy
     from juspay_accounts.testing import FakeJuspay
 
 __all__ = ["juspay_retry_policy"]
@@ -36,6 +35,10 @@ __all__ = ["juspay_retry_policy"]
 @pytest.fixture
 def juspay_retry_policy() -> RetryPolicy:
     """The retry policy ``juspay_client`` uses: default rules, no waiting."""
+    # Imported here, not at the top: pytest loads this plugin in every project that
+    # installs the library, and importing it must not import the client and aiohttp.
+    from juspay_accounts._policy import RetryPolicy  # noqa: PLC0415
+
     return RetryPolicy().without_waiting()
 
 
