@@ -72,18 +72,24 @@ def _install(session: nox.Session, *groups: str) -> None:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
+# PYTHONSAFEPATH keeps the source tree off sys.path, so the tests import the installed
+# package (and catch packaging mistakes); PYTHONDEVMODE shows every ResourceWarning and
+# never-awaited coroutine, which pytest then turns into errors.
+TEST_ENV: Final = {"PYTHONDEVMODE": "1", "PYTHONSAFEPATH": "1"}
+
+
 def _run_tests(session: nox.Session) -> None:
-    # PYTHONSAFEPATH keeps the source tree off sys.path, so the tests import the
-    # installed package (and catch packaging mistakes); PYTHONDEVMODE shows every
-    # ResourceWarning and never-awaited coroutine, which pytest then turns into errors.
     _install(session, "tests")
     session.run(
         "coverage",
         "run",
         "-m",
         "pytest",
+        # The slow group (`nox -s slow`) is left out; a `-m` in the arguments replaces this.
+        "-m",
+        "not slow",
         *session.posargs,
-        env={"PYTHONDEVMODE": "1", "PYTHONSAFEPATH": "1"},
+        env=TEST_ENV,
     )
     session.run("coverage", "combine", "--quiet")
     if session.posargs:
@@ -98,6 +104,13 @@ def _run_tests(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the whole test suite with warnings as errors and report branch coverage."""
     _run_tests(session)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """Run the slow group (tests marked ``slow``: runs repeated hundreds of times)."""
+    _install(session, "tests")
+    session.run("pytest", "-m", "slow", *session.posargs, env=TEST_ENV)
 
 
 @nox.session(name="tests_all_pythons", python=PYTHONS)

@@ -16,7 +16,7 @@ import termios
 import time
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import pytest
 import pytest_asyncio
@@ -819,3 +819,47 @@ async def test_server_text_and_ids_never_reach_the_terminal_raw(fake: FakeJuspay
         assert f"ca_{_HOSTILE}" in [row.get("customer_account_id") for row in rows]
     else:
         assert "\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31m\\x7f\\x9b" in done.stdout.decode()
+
+
+_INTERRUPT_RUNS: Final = 200
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+async def test_interrupted_while_reading_an_open_stdin_exits_cleanly_every_time(
+    seeded: FakeJuspay, signum: signal.Signals, status: int
+) -> None:
+    """SIGINT or SIGTERM while ids still may come on stdin: 130 or 143, 200 runs in a row.
+
+    The signal arrives once the first customer is printed, while the CLI waits for the next
+    id; the interpreter must not abort (``_enter_buffered_busy``) as it exits.
+    """
+
+    def run() -> tuple[int, bytes]:
+        with subprocess.Popen(  # noqa: S603 - our own module
+            cli_command("list", "--base-url", seeded.url, "--format", "jsonl", "-"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli_env(seeded.api_key),
+        ) as process:
+            assert process.stdin is not None
+            assert process.stdout is not None
+            assert process.stderr is not None
+            process.stdin.write(b"cst_b\n")
+            process.stdin.flush()
+            read_until(process.stdout.fileno(), b"\n")  # listed; now reading stdin again
+            process.send_signal(signum)
+            errors = process.stderr.read()
+            code = process.wait(60)
+            process.stdin.close()  # only now: stdin stayed open the whole run
+            return code, errors
+
+    outcomes: list[tuple[int, bytes]] = []
+    parallel = 4
+    for _ in range(_INTERRUPT_RUNS // parallel):
+        outcomes += await asyncio.gather(*(asyncio.to_thread(run) for _ in range(parallel)))
+    wrong = [(code, errors[-300:]) for code, errors in outcomes if code != status]
+    assert [] == wrong[:3], f"{len(wrong)} of {len(outcomes)} runs exited otherwise"
+    assert _INTERRUPT_RUNS == len(outcomes)

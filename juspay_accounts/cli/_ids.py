@@ -5,12 +5,18 @@ mark at the start is ignored. A regular file is checked and counted before anyth
 sent (so a bad file is a usage error, and the progress bar has a total); stdin, a pipe or
 any other stream is read lazily in a thread of its own, so a slow writer never stalls the
 event loop and results flow while ids still arrive.
+
+That thread reads the file descriptor with ``os.read``, never through Python's buffered
+reader: a daemon thread blocked in ``BufferedReader.readline()`` holds the reader's lock,
+and an interpreter exiting meanwhile (Ctrl-C, SIGTERM) aborts with "Fatal Python error:
+_enter_buffered_busy" when it flushes stdin.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import stat
 import threading
 from typing import TYPE_CHECKING, BinaryIO, Final
@@ -26,6 +32,8 @@ __all__ = ["IdsFile", "UnreadableIdsError", "check_ids_file", "customer_ids", "l
 _BOM: Final = b"\xef\xbb\xbf"
 _READ_AHEAD: Final = 1024
 """How many ids the stdin thread reads ahead of the fan-out: memory stays bounded."""
+_CHUNK: Final = 64 * 1024
+"""How many bytes the stdin thread asks ``os.read`` for at a time."""
 
 
 class UnreadableIdsError(Exception):
@@ -96,10 +104,25 @@ def check_ids_file(path: Path) -> IdsFile:
     return IdsFile(path, frozenset(ids))
 
 
+def _unbuffered_lines(fd: int) -> Iterator[bytes]:
+    """The lines of the file descriptor ``fd``, read with ``os.read`` (no lock is held)."""
+    pending = b""
+    while chunk := os.read(fd, _CHUNK):
+        pending += chunk
+        if b"\n" in chunk:
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                yield line + b"\n"
+    if pending:
+        yield pending
+
+
 async def _in_thread(stream: BinaryIO) -> AsyncIterator[str]:
     """The ids in ``stream``, read by a daemon thread so that a slow stream never blocks.
 
-    The thread is a daemon: an interrupted run exits even while it waits for a line.
+    The thread is a daemon: an interrupted run exits even while it waits for a line. It
+    reads the stream's file descriptor directly (see the module's docstring); nothing has
+    been read from the stream through its buffer before.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -111,7 +134,7 @@ async def _in_thread(stream: BinaryIO) -> AsyncIterator[str]:
 
     def read() -> None:
         with contextlib.suppress(OSError, ValueError):  # closed under us: end of the ids
-            for customer_id in lines(stream):
+            for customer_id in lines(_unbuffered_lines(stream.fileno())):
                 room.acquire()
                 put(customer_id)
         put(None)
