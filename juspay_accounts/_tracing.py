@@ -245,6 +245,11 @@ class Tracing:
                 return None
         if isinstance(provider, otel_trace.ProxyTracerProvider | otel_trace.NoOpTracerProvider):
             return None  # the API's placeholder: an SDK may be configured later
+        self._tracer = self._tracer_of(provider)
+        return self._tracer
+
+    def _tracer_of(self, provider: TracerProvider) -> Tracer | None:
+        """The provider's tracer for this library, or ``None`` (disabled, or it failed)."""
         from juspay_accounts._version import __version__  # noqa: PLC0415 - once per client
 
         try:
@@ -252,10 +257,8 @@ class Tracing:
         except Exception as exc:  # noqa: BLE001 - tracing must never fail a call
             self.failed(exc, "TracerProvider.get_tracer")
             return None  # asked again at the next call
-        if isinstance(tracer, otel_trace.NoOpTracer):
-            return None  # e.g. OTEL_SDK_DISABLED=true
-        self._tracer = tracer
-        return tracer
+        # A NoOpTracer: e.g. OTEL_SDK_DISABLED=true.
+        return None if isinstance(tracer, otel_trace.NoOpTracer) else tracer
 
     def start(
         self,

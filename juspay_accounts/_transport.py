@@ -299,18 +299,12 @@ class Transport:
         """
         if self._closed or asyncio.get_running_loop() is not self._loop:
             self._adopt_running_loop()
-        if self._ssl_context is not None:
-            # Checked when the client was built, but an SSLContext is mutable and the
-            # session's new connections use this same object: switched off since, refused.
-            refuse_changed_ssl_context(self._ssl_context)
+        secrets = self._checked_secrets(request)
         session = self._owned if self._given is None else self._given
         if session is None or session.closed:
             session = await self._open_session(request.url)
         self._stats.requests += 1
         url = request.url
-        secrets = request.secrets
-        if self._proxy_secrets is not None:
-            secrets = joined_secrets(secrets, self._proxy_secrets)
         debug = _LOG.isEnabledFor(logging.DEBUG)
         if debug:
             _LOG.debug("%s %s", request.method, url.path_safe)
@@ -356,6 +350,19 @@ class Transport:
         if carries_request(cause):
             raise failure
         raise failure from cause
+
+    def _checked_secrets(self, request: Request) -> Secrets:
+        """The secrets to keep out of the answer; the TLS settings checked once more first.
+
+        The ``ssl_context`` was checked when the client was built, but an SSLContext is
+        mutable and the session's new connections use this same object: one whose
+        verification was switched off since is refused (a ValueError, nothing sent).
+        """
+        if self._ssl_context is not None:
+            refuse_changed_ssl_context(self._ssl_context)
+        if self._proxy_secrets is None:
+            return request.secrets
+        return joined_secrets(request.secrets, self._proxy_secrets)
 
     def _failure(
         self,

@@ -767,7 +767,7 @@ _FORGED = "gone\ncustomers: 2 ok, 0 failed; accounts: 9\r\x1b[2K"
 
 def _control_bytes(data: bytes) -> list[int]:
     """The bytes below 0x20 (but the newline) and DEL in ``data``."""
-    return [b for b in data if (b < 0x20 and b != 0x0A) or b == 0x7F]  # noqa: PLR2004
+    return [b for b in data if (b < 0x20 and b != 0x0A) or b == 0x7F]
 
 
 @pytest.mark.asyncio
@@ -795,8 +795,15 @@ async def test_server_text_and_ids_never_reach_the_terminal_raw(fake: FakeJuspay
     done = await asyncio.to_thread(
         subprocess.run,
         cli_command(
-            "list", "--base-url", fake.url, "--format", fmt, "--show-account-numbers",
-            "cst_evil", "cst_gone", f"cst_{_HOSTILE}",
+            "list",
+            "--base-url",
+            fake.url,
+            "--format",
+            fmt,
+            "--show-account-numbers",
+            "cst_evil",
+            "cst_gone",
+            f"cst_{_HOSTILE}",
         ),
         capture_output=True,
         env=cli_env(fake.api_key),

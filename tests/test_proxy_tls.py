@@ -469,19 +469,21 @@ async def test_a_proxy_quoting_the_request_never_shows_its_credentials(
     nor the fan-out's result, the client's repr or any log record, shows the credentials.
     """
     caplog.set_level(logging.DEBUG)
-    async with _quoting_proxy(status) as proxy_url:
-        # Port 9 is never reached: the proxy answers first.
-        async with ja.AccountsClient(
+    # Port 9 is never reached: the proxy answers first.
+    async with (
+        _quoting_proxy(status) as proxy_url,
+        ja.AccountsClient(
             "sk_test_proxy_0123456789",
             base_url=f"{scheme}://127.0.0.1:9",
             proxy=proxy_url,
             retry=ja.RetryPolicy.disabled(),
             allow_insecure_http=True,
-        ) as client:
-            with pytest.raises(ja.JuspayError) as info:
-                await client.list_accounts("cst_1")
-            results = await client.gather_accounts(["cst_2"])
-            shown = repr(client)
+        ) as client,
+    ):
+        with pytest.raises(ja.JuspayError) as info:
+            await client.list_accounts("cst_1")
+        results = await client.gather_accounts(["cst_2"])
+        shown = repr(client)
     failure = results["cst_2"].error
     assert failure is not None
     expected = ja.APIError if scheme == "http" else ja.APIConnectionError

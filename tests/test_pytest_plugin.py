@@ -191,7 +191,7 @@ def test_without_an_async_plugin_it_says_what_to_install(
 
 
 def test_loading_the_plugin_imports_neither_the_client_nor_aiohttp() -> None:
-    """pytest loads the plugin in every project that installs the library: it stays light.
+    """The plugin, which pytest loads in every project that installs the library, stays light.
 
     Importing it (as pytest does, through the ``pytest11`` entry point) imports neither
     aiohttp nor the client; the fixtures import them when a test uses them.

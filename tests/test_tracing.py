@@ -501,7 +501,7 @@ async def test_fan_out_left_early_ends_its_span(
     assert 1 <= customers
 
 
-class _Broken(RuntimeError):
+class _BrokenTracingError(RuntimeError):
     """What the application's broken tracing raises."""
 
 
@@ -514,12 +514,12 @@ class _RaisingProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         del span, parent_context
         if self.where == "on_start":
-            raise _Broken(self.where)
+            raise _BrokenTracingError(self.where)
 
     def on_end(self, span: ReadableSpan) -> None:
         del span
         if self.where == "on_end":
-            raise _Broken(self.where)
+            raise _BrokenTracingError(self.where)
 
 
 class _RaisingExporter(SpanExporter):
@@ -527,7 +527,7 @@ class _RaisingExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         del spans
-        raise _Broken("export")
+        raise _BrokenTracingError("export")
 
 
 class _NoTracerProvider(TracerProvider):
@@ -535,12 +535,12 @@ class _NoTracerProvider(TracerProvider):
 
     def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:  # noqa: ANN401 - the API's
         del args, kwargs
-        raise _Broken("get_tracer")
+        raise _BrokenTracingError("get_tracer")
 
 
 def _raise(*args: object, **kwargs: object) -> None:
     del args, kwargs
-    raise _Broken("span method")
+    raise _BrokenTracingError("span method")
 
 
 _TRACING_FAILURES = [
@@ -599,7 +599,7 @@ async def test_failing_tracing_fails_no_call_walk_or_fan_out_with_retries(
         with pytest.raises(ja.NotFoundError):
             await client.list_accounts("cst_404")
     assert (2, 3) == (len(page.accounts), len(walked))
-    assert {c: 3 for c in customers} == {c: len(results[c].accounts) for c in customers}
+    assert dict.fromkeys(customers, 3) == {c: len(results[c].accounts) for c in customers}
     assert isinstance(results["cst_404"].error, ja.NotFoundError)
     records = [r for r in caplog.records if r.name == "juspay_accounts"]
     warnings = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
@@ -615,7 +615,7 @@ async def test_a_failing_span_processor_leaves_the_call_untraced_and_later_calls
     fake: FakeJuspay, exporter: InMemorySpanExporter
 ) -> None:
     """A processor that fails once: that call goes on untraced, the next one is traced."""
-    failures = iter([_Broken("once")])
+    failures = iter([_BrokenTracingError("once")])
 
     class _FailsOnce(SpanProcessor):
         def on_start(self, span: Span, parent_context: Context | None = None) -> None:

@@ -1,9 +1,9 @@
-"""How the command line writes accounts: a table for people, JSON, JSON lines or CSV for pipes.
+r"""How the command line writes accounts: a table for people, JSON, JSON lines or CSV for pipes.
 
 Whatever came from a server or from the ids is text to show, never to obey: in the table,
 in CSV cells and in messages (:func:`printable`), control characters (C0, DEL, C1: terminal
 escape sequences, a line break that would forge a line) are written as visible escapes such
-as ``\\x1b``; JSON escapes them itself (``\\u001b``, and DEL here), so its values stay exact.
+as ``\x1b``; JSON escapes them itself (``\u001b``, and DEL here), so its values stay exact.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ FAILED: Final = "failed"
 
 
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-"""C0 controls, DEL and C1 controls (``\\x9b`` is a terminal's one-byte escape sequence)."""
+r"""C0 controls, DEL and C1 controls (``\x9b`` is a terminal's one-byte escape sequence)."""
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -65,7 +65,7 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with every control character written as a visible escape (``\\x1b``)."""
+    r"""``text`` with every control character written as a visible escape (``\x1b``)."""
     return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
 
 
