@@ -570,17 +570,10 @@ async def test_per_call_policy_overrides_the_client(seeded: FakeJuspay) -> None:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("status", sorted(ja.DEFAULT_RETRY_STATUSES))
 async def test_retry_after_is_the_wait_on_every_retried_status(
-    seeded: FakeJuspay, status: int
+    timed_client: ja.AccountsClient, seeded: FakeJuspay, fake_time: FakeTime, status: int
 ) -> None:
     """Retry-After is honoured on any retried answer, not only 429 and 503 (docs/retries.md)."""
-    sleeps: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
     seeded.inject(Fault.respond(status, "{}", headers={"Retry-After": "7"}))
-    policy = ja.RetryPolicy(sleep=sleep)
-    async with ja.AccountsClient(seeded.api_key, base_url=seeded.url, retry=policy) as client:
-        await client.list_accounts("cst_1")
-    assert [7.0] == sleeps
+    await timed_client.list_accounts("cst_1")
+    assert [7.0] == fake_time.sleeps
     assert 2 == len(seeded.requests)
