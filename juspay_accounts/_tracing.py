@@ -26,7 +26,7 @@ Tracing never fails a call: the application's provider, tracer, span processors 
 exporters run inside the library's calls, so every use of them goes through
 :class:`Tracing`, which catches what they raise. The first failure of a client is logged
 at WARNING (later ones at DEBUG), and the call it happened in goes on untraced: each span
-the library starts is a guarded span (:func:`_guarded`) whose methods swallow and report
+the library starts is a guarded span (:class:`_GuardedSpan`) whose methods catch and report
 a failure and then stop touching the span, except to end it.
 """
 

@@ -299,10 +299,10 @@ class Transport:
         """
         if self._closed or asyncio.get_running_loop() is not self._loop:
             self._adopt_running_loop()
-        secrets = self._checked_secrets(request)
         session = self._owned if self._given is None else self._given
         if session is None or session.closed:
-            session = await self._open_session(request.url)
+            session = await self._open_session(request.url)  # connects nowhere yet
+        secrets = self._checked_secrets(request)
         self._stats.requests += 1
         url = request.url
         debug = _LOG.isEnabledFor(logging.DEBUG)

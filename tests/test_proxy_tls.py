@@ -456,34 +456,43 @@ async def _quoting_proxy(status: int) -> AsyncIterator[str]:
         await server.wait_closed()
 
 
+@pytest.mark.parametrize("from_env", [False, True], ids=["proxy=", "trust_env"])
 @pytest.mark.parametrize("status", [407, 502])
 @pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest.mark.asyncio
 async def test_a_proxy_quoting_the_request_never_shows_its_credentials(
-    scheme: str, status: int, caplog: pytest.LogCaptureFixture
+    scheme: str,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    from_env: bool,
 ) -> None:
     """A proxy's reason phrase, headers and error page quoting Proxy-Authorization are redacted.
 
     Over http the proxy's answer is the API's (an APIError with its body and headers); over
     https it refuses the CONNECT (an APIConnectionError quoting its reason phrase). Neither,
-    nor the fan-out's result, the client's repr or any log record, shows the credentials.
+    nor the fan-out's result, the client's repr or any log record, shows the credentials,
+    whether the proxy was given or taken from the environment.
     """
     caplog.set_level(logging.DEBUG)
+    for name in ("http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
     # Port 9 is never reached: the proxy answers first.
-    async with (
-        _quoting_proxy(status) as proxy_url,
-        ja.AccountsClient(
+    async with _quoting_proxy(status) as proxy_url:
+        monkeypatch.setenv(f"{scheme.upper()}_PROXY", proxy_url)
+        client = ja.AccountsClient(
             "sk_test_proxy_0123456789",
             base_url=f"{scheme}://127.0.0.1:9",
-            proxy=proxy_url,
             retry=ja.RetryPolicy.disabled(),
             allow_insecure_http=True,
-        ) as client,
-    ):
-        with pytest.raises(ja.JuspayError) as info:
-            await client.list_accounts("cst_1")
-        results = await client.gather_accounts(["cst_2"])
-        shown = repr(client)
+            **({"trust_env": True} if from_env else {"proxy": proxy_url}),  # type: ignore[arg-type]
+        )
+        async with client:
+            with pytest.raises(ja.JuspayError) as info:
+                await client.list_accounts("cst_1")
+            results = await client.gather_accounts(["cst_2"])
+            shown = repr(client)
     failure = results["cst_2"].error
     assert failure is not None
     expected = ja.APIError if scheme == "http" else ja.APIConnectionError
