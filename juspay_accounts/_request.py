@@ -284,7 +284,7 @@ def check_headers(headers: Mapping[str, str]) -> dict[str, str]:
             raise ValueError(msg)
         reason = _refusal(name)
         if reason is not None:
-            msg = f"headers cannot set {name}: the client sends it itself ({reason})"
+            msg = f"headers cannot set {name}: the client sends it itself; {reason}"
             raise ValueError(msg)
         if not isinstance(value, str):
             msg = f"header {name} must be a str, got {type(value).__name__}"

@@ -486,7 +486,7 @@ async def test_a_proxy_quoting_the_request_never_shows_its_credentials(
             base_url=f"{scheme}://127.0.0.1:9",
             retry=ja.RetryPolicy.disabled(),
             allow_insecure_http=True,
-            **({"trust_env": True} if from_env else {"proxy": proxy_url}),  # type: ignore[arg-type]
+            **({"trust_env": True} if from_env else {"proxy": proxy_url}),
         )
         async with client:
             with pytest.raises(ja.JuspayError) as info:

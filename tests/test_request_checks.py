@@ -12,9 +12,7 @@ KEY = "test_key_5FA0B3C2D1E4"
 AUTHORIZATION = "Basic dGVzdF9rZXlfNUZBMEIzQzJEMUU0Og=="
 CONTROL = "must not contain control characters (such as CR or LF)"
 CREDENTIALS = "base_url must not carry a query, a fragment or credentials"
-RESERVED = (
-    "the client sends it itself (pass routing_id= for x-routing-id; the API key is the client's)"
-)
+RESERVED = "the client sends it itself; the API key is the client's (api_key=)"
 
 
 def settings(base_url: object = "https://sandbox.juspay.in") -> _request.Settings:
