@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         SANDBOX_URL,
     )
     from juspay_accounts._fanout import CustomerResult, CustomerResultStream
+    from juspay_accounts._instruments import Observer, RequestEvent, RetryEvent
     from juspay_accounts._models import (
         AccountDetails,
         AccountPage,
@@ -94,12 +95,15 @@ __all__ = [
     "InvalidInputError",
     "JuspayError",
     "NotFoundError",
+    "Observer",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
     "RateLimitStoreError",
+    "RequestEvent",
     "ResponseValidationError",
+    "RetryEvent",
     "RetryPolicy",
     "ServerError",
     "TransportRequest",
@@ -124,6 +128,9 @@ _HOMES: dict[str, str] = {
     "SANDBOX_URL": "_environments",
     "CustomerResult": "_fanout",
     "CustomerResultStream": "_fanout",
+    "Observer": "_instruments",
+    "RequestEvent": "_instruments",
+    "RetryEvent": "_instruments",
     "AccountDetails": "_models",
     "AccountPage": "_models",
     "BankAccount": "_models",

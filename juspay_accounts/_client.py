@@ -17,6 +17,8 @@ from juspay_accounts import _request
 from juspay_accounts._environments import api_key_from_environment, base_url_from_environment
 from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse_single_id
 from juspay_accounts._fetcher import PageFetcher
+from juspay_accounts._instruments import Instruments, Observer
+from juspay_accounts._metrics import make_meter_watch
 from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_int_or_none
 from juspay_accounts._policy import RetryPolicy
 from juspay_accounts._ratelimit import RateLimit, open_store
@@ -53,7 +55,9 @@ DEFAULT_CONCURRENCY: Final = 16
 _LOG: Final = logging.getLogger("juspay_accounts")
 
 
-def _sharing_for(*, coalesce: bool, cache_ttl: float | None, cache_size: int) -> Sharing | None:
+def _sharing_for(
+    *, coalesce: bool, cache_ttl: float | None, cache_size: int, instruments: Instruments
+) -> Sharing | None:
     """The client's coalescing and cache, checked; ``None`` when both are off (no cost)."""
     flag: object = coalesce  # checked at run time: a string is an easy mistake
     ttl: object = cache_ttl
@@ -68,7 +72,9 @@ def _sharing_for(*, coalesce: bool, cache_ttl: float | None, cache_size: int) ->
     positive_int_or_none(cache_size, "cache_size")
     if not coalesce and cache_ttl is None:
         return None
-    return Sharing(coalesce=coalesce, cache_ttl=cache_ttl, cache_size=cache_size)
+    return Sharing(
+        coalesce=coalesce, cache_ttl=cache_ttl, cache_size=cache_size, instruments=instruments
+    )
 
 
 def _check_timeout(timeout: float | None) -> float | None:
@@ -167,6 +173,12 @@ class AccountsClient:
             never are); ``None`` (the default) keeps nothing. ``list_accounts(...,
             cache=False)`` skips it for one call.
         cache_size: The most pages the cache keeps; the least recently used go first.
+        observers: :class:`Observer` instances told of every request, retry, refused
+            retry, rate-limit wait and coalesced call (your own counters or logs); one
+            that raises never fails a call. See :doc:`/production`.
+        meter_provider: The OpenTelemetry ``MeterProvider`` to record metrics with (the
+            ``otel`` extra): ``http.client.request.duration`` and the client's counters;
+            ``None`` uses the global one once the application has set an SDK's.
 
     Raises:
         ValueError: ``api_key`` is empty (or not given, and ``$JUSPAY_API_KEY`` is not set)
@@ -211,6 +223,8 @@ class AccountsClient:
         coalesce: bool = False,
         cache_ttl: float | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        observers: Iterable[Observer] = (),
+        meter_provider: Any = None,  # noqa: ANN401 - a MeterProvider, from the otel extra
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
         self._settings = _request.make_settings(
@@ -229,7 +243,6 @@ class AccountsClient:
             max_connections=max_connections,
             timeout=timeout,
             max_response_bytes=max_response_bytes,
-            stats=self._stats,
             proxy=proxy,
             trust_env=trust_env,
             ssl_context=ssl_context,
@@ -240,19 +253,30 @@ class AccountsClient:
             msg = f"rate_limit must be a RateLimit or None, got {type(given).__name__}"
             raise TypeError(msg)
         self._rate_limit = rate_limit
+        # The seam every count, log record and metric goes through (_instruments).
+        instruments = Instruments(
+            self._stats,
+            observers,
+            make_meter_watch(meter_provider, self._settings.base_url),
+        )
         self._fetcher = PageFetcher(
             self._settings,
             self._transport,
             timeout=timeout,
-            stats=self._stats,
-            throttle=Throttle(None if rate_limit is None else open_store(rate_limit)),
+            instruments=instruments,
+            throttle=Throttle(None if rate_limit is None else open_store(rate_limit), instruments),
             # None without the otel extra: then tracing costs one attribute check per call.
             tracing=make_tracing(
                 tracer_provider,
                 base_url=self._settings.base_url,
                 trace_customer_ids=trace_customer_ids,
             ),
-            sharing=_sharing_for(coalesce=coalesce, cache_ttl=cache_ttl, cache_size=cache_size),
+            sharing=_sharing_for(
+                coalesce=coalesce,
+                cache_ttl=cache_ttl,
+                cache_size=cache_size,
+                instruments=instruments,
+            ),
         )
 
     def __repr__(self) -> str:

@@ -15,6 +15,8 @@ import functools
 import itertools
 from typing import TYPE_CHECKING
 
+import yarl
+
 from juspay_accounts import _request, _response
 from juspay_accounts._pagination import PageWalk
 from juspay_accounts._retry import call_with_retries
@@ -23,16 +25,16 @@ from juspay_accounts._tracing import Tracing
 from juspay_accounts.exceptions import JuspayError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Awaitable, Callable
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
+    from juspay_accounts._instruments import Instruments
     from juspay_accounts._models import AccountPage, CustomerAccount
     from juspay_accounts._policy import RetryPolicy
     from juspay_accounts._seam import Wire
     from juspay_accounts._sharing import Sharing
-    from juspay_accounts._stats import ClientStats
     from juspay_accounts._throttle import Throttle
 
 __all__ = ["PageFetcher"]
@@ -45,19 +47,20 @@ class PageFetcher:
         settings: The client's checked settings (base URL and headers).
         transport: Where requests go.
         timeout: The time limit of one attempt (``None`` for none).
-        stats: Where retries are counted (the transport counts requests).
+        instruments: The client's stats, retry log and observers (the seam).
         throttle: The client's 429 hold and rate budget: every attempt goes through it.
         sharing: The client's coalescing and page cache, ``None`` when both are off.
         tracing: The client's OpenTelemetry tracing, ``None`` without the otel extra.
     """
 
     __slots__ = (
+        "_instruments",
         "_settings",
         "_sharing",
-        "_stats",
         "_throttle",
         "_timeout",
         "_transport",
+        "_where",
         "tracing",
     )
 
@@ -67,7 +70,7 @@ class PageFetcher:
         transport: Wire,
         *,
         timeout: float | None,
-        stats: ClientStats,
+        instruments: Instruments,
         throttle: Throttle,
         tracing: Tracing | None = None,
         sharing: Sharing | None = None,
@@ -78,8 +81,11 @@ class PageFetcher:
         self._settings = settings
         self._transport = transport
         self._timeout = timeout
-        self._stats = stats
+        self._instruments = instruments
         self._throttle = throttle
+        base = yarl.URL(settings.base_url)
+        # What the observers are told of where requests go: host, port, scheme.
+        self._where = (base.host or "", base.port or 0, base.scheme)
 
     def derive(
         self, settings: _request.Settings, timeout: tuple[float | None] | None
@@ -115,6 +121,7 @@ class PageFetcher:
         request in flight or from the cache (``use_cache=False`` skips the cache). When
         tracing, the call's span is a child of ``parent`` (``None``: the current span).
         """
+        self._instruments.call_started()
         sharing = self._sharing
         if sharing is None:
             return self._fetch(request, customer_id, offset, policy, parent)
@@ -123,6 +130,7 @@ class PageFetcher:
             functools.partial(self._fetch, request, customer_id, offset, policy, parent),
             use_cache=use_cache,
             deadline=policy.deadline,
+            customer_id=customer_id,
         )
 
     async def _fetch(
@@ -133,10 +141,17 @@ class PageFetcher:
         policy: RetryPolicy,
         parent: Context | None,
     ) -> AccountPage:
-        """One request under the retry policy, traced when tracing is on."""
-        send = self._transport.send
+        """One request under the retry policy, traced when tracing is on, and observed."""
+        instruments = self._instruments
+        stats = instruments.stats
+        send: Callable[
+            [_request.Request, float | None], Awaitable[tuple[int, Mapping[str, str], bytes]]
+        ] = self._transport.send
+        if instruments.observers:
+            send = instruments.observed(send, customer_id, self._where)
 
         async def attempt(time_limit: float | None) -> AccountPage:
+            stats.requests += 1
             status, headers, body = await send(request, time_limit)
             return _response.decode_list_response(status, headers, body, offset_sent=offset)
 
@@ -146,9 +161,17 @@ class PageFetcher:
         # Untraced, nothing more is made per call: the partials and the span's ending cost
         # about 3k instructions per lookup (docs/performance-notes.md).
         if tracing is not None and span is not None:
+            counted = send
+
+            async def count_and_send(
+                time_limit: float | None,
+            ) -> tuple[int, Mapping[str, str], bytes]:
+                stats.requests += 1
+                return await counted(request, time_limit)
+
             run = tracing.attempts(
                 span,
-                functools.partial(send, request),
+                count_and_send,
                 functools.partial(_response.decode_list_response, offset_sent=offset),
             )
         try:
@@ -160,7 +183,7 @@ class PageFetcher:
                 customer_id=customer_id,
                 # Set when the client closes: ends the waits between attempts.
                 closed=self._transport.closed_event(),
-                stats=self._stats,
+                instruments=instruments,
             )
         except BaseException as exc:
             if span is not None:

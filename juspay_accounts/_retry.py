@@ -14,9 +14,12 @@ import logging
 import random
 from typing import TYPE_CHECKING, Final, TypeVar
 
+import attrs
 import tenacity
 
 from juspay_accounts import _timing
+from juspay_accounts._instruments import Instruments, RetryEvent
+from juspay_accounts._stats import ClientStats
 from juspay_accounts.exceptions import APIError, JuspayError, RateLimitError
 
 if TYPE_CHECKING:
@@ -24,7 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from juspay_accounts._policy import RetryPolicy
-    from juspay_accounts._stats import ClientStats
     from juspay_accounts._throttle import Throttle
 
 __all__ = ["call_with_retries"]
@@ -82,44 +84,29 @@ _BUDGET_SPENT: Final = "not retried: the client's retry budget was spent"
 
 
 def _before_retry(
-    customer_id: str, policy: RetryPolicy, throttle: Throttle
+    customer_id: str, policy: RetryPolicy, throttle: Throttle, instruments: Instruments
 ) -> Callable[[tenacity.RetryCallState], None]:
-    """Before a retry's wait: ask the retry budget (a refusal ends the call now), then log."""
-    max_attempts = policy.max_attempts
+    """Before a retry's wait: ask the retry budget (a refusal ends the call now), then tell."""
 
-    def log(state: tenacity.RetryCallState) -> None:
+    def decide(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        assert isinstance(exc, JuspayError)  # noqa: S101 - only these are retried
+        event = RetryEvent(
+            customer_id=customer_id,
+            attempt=state.attempt_number,
+            status=exc.status if isinstance(exc, APIError) else None,
+            error_type=type(exc).__name__,
+            delay=state.upcoming_sleep,
+        )
         if policy.retry_budget is not None and not throttle.retry_budget.try_retry(
             policy.retry_budget, policy.retry_budget_floor
         ):
-            assert isinstance(exc, JuspayError)  # noqa: S101 - only these are retried
             exc.not_retried = _BUDGET_SPENT
+            instruments.retry_refused(attrs.evolve(event, delay=0.0))
             raise exc
-        status = exc.status if isinstance(exc, APIError) else None
-        failure = f"HTTP {status}" if status is not None else type(exc).__name__
-        request_id = exc.request_id if isinstance(exc, JuspayError) else None
-        delay = state.upcoming_sleep
-        # INFO, not WARNING: a retry usually succeeds, and when retries run out the
-        # caller gets the error itself.
-        _LOG.info(
-            "customer %s: attempt %d of %d failed (%s, request id %s); retrying in %.3f s",
-            customer_id,
-            state.attempt_number,
-            max_attempts,
-            failure,
-            request_id,
-            delay,
-            extra={
-                "juspay_customer_id": customer_id,
-                "juspay_attempt": state.attempt_number,
-                "juspay_status": status,
-                "juspay_error": type(exc).__name__,
-                "juspay_request_id": request_id,
-                "juspay_delay": delay,
-            },
-        )
+        instruments.retry(event, policy.max_attempts, exc.request_id)
 
-    return log
+    return decide
 
 
 def _time_limit(attempt_timeout: float | None, deadline_at: float | None) -> float | None:
@@ -138,12 +125,9 @@ async def _attempt_once(
     attempt_timeout: float | None,
     deadline_at: float | None,
     throttle: Throttle,
-    stats: ClientStats | None,
     policy: RetryPolicy,
     closed: asyncio.Event | None,
 ) -> _T:
-    if stats is not None:
-        stats.retries += 1
     try:
         # A retry waits out holds and takes a token too, within the deadline.
         await throttle.before_attempt(policy, deadline_at, closed)
@@ -166,7 +150,7 @@ async def call_with_retries(
     throttle: Throttle,
     customer_id: str,
     closed: asyncio.Event | None = None,
-    stats: ClientStats | None = None,
+    instruments: Instruments | None = None,
 ) -> _T:
     """Run ``attempt(timeout_for_this_attempt)`` under ``policy``.
 
@@ -196,7 +180,9 @@ async def call_with_retries(
         | _StopAtDeadline(policy, deadline_at),
         wait=_Wait(policy, throttle),
         retry=tenacity.retry_if_exception(policy.should_retry),
-        before_sleep=_before_retry(customer_id, policy, throttle),
+        before_sleep=_before_retry(
+            customer_id, policy, throttle, instruments or Instruments(ClientStats())
+        ),
         reraise=True,
     )
     last_failure: JuspayError = first_failure
@@ -216,7 +202,6 @@ async def call_with_retries(
                         attempt_timeout=attempt_timeout,
                         deadline_at=deadline_at,
                         throttle=throttle,
-                        stats=stats,
                         policy=policy,
                         closed=closed,
                     )

@@ -7,7 +7,7 @@ limit, return the status, the headers and the body. The client's own aiohttp tra
 tests without sockets; an httpx or a recording transport are others.
 
 :class:`GivenTransport` runs a transport it is given under the client's rules, as the
-aiohttp one runs its session: it counts each request, replaces the API key's forms in the
+aiohttp one runs its session: it replaces the API key's forms in the
 answer before anything reads it, turns a transport's timeouts and socket errors into the
 library's errors (with nothing of the request chained), and refuses requests once the
 client is closed. It never closes the transport: whoever made it does.
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from juspay_accounts._request import Request
-    from juspay_accounts._stats import ClientStats
 
 __all__ = ["AsyncTransport", "GivenTransport", "TransportRequest", "TransportResponse", "Wire"]
 
@@ -122,9 +121,9 @@ class Wire(Protocol):
 class GivenTransport:
     """A transport the client was given, run under the client's rules (see the module)."""
 
-    __slots__ = ("_closed", "_closed_event", "_loop", "_stats", "_transport")
+    __slots__ = ("_closed", "_closed_event", "_loop", "_transport")
 
-    def __init__(self, transport: AsyncTransport, stats: ClientStats) -> None:
+    def __init__(self, transport: AsyncTransport) -> None:
         """Check that ``transport`` has the one method; nothing is sent yet."""
         given: object = transport  # checked at run time: any object can be passed
         if not isinstance(given, AsyncTransport) or not asyncio.iscoroutinefunction(given.send):
@@ -134,7 +133,6 @@ class GivenTransport:
             )
             raise TypeError(msg)
         self._transport = transport
-        self._stats = stats
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed_event = asyncio.Event()
@@ -190,7 +188,6 @@ class GivenTransport:
         if self._closed:
             msg = "this AccountsClient is closed; create a new one"
             raise ClientClosedError(msg)
-        self._stats.requests += 1
         outgoing = TransportRequest(request.method, str(request.url), request.headers)
         failure: JuspayError
         try:

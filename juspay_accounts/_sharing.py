@@ -30,6 +30,7 @@ from juspay_accounts.exceptions import APITimeoutError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable
 
+    from juspay_accounts._instruments import Instruments
     from juspay_accounts._models import AccountPage
     from juspay_accounts._request import Request
 
@@ -63,10 +64,18 @@ def _retrieve(task: asyncio.Future[AccountPage]) -> None:
 class Sharing:
     """A client's coalescing and page cache (see the module)."""
 
-    __slots__ = ("_cache", "_coalesce", "_flights", "_loop", "_size", "_ttl")
+    __slots__ = ("_cache", "_coalesce", "_flights", "_instruments", "_loop", "_size", "_ttl")
 
-    def __init__(self, *, coalesce: bool, cache_ttl: float | None, cache_size: int) -> None:
-        """Nothing in flight, nothing cached."""
+    def __init__(
+        self,
+        *,
+        coalesce: bool,
+        cache_ttl: float | None,
+        cache_size: int,
+        instruments: Instruments | None = None,
+    ) -> None:
+        """Nothing in flight, nothing cached; coalesced calls told to ``instruments``."""
+        self._instruments = instruments
         self._coalesce = coalesce
         self._ttl = cache_ttl
         self._size = cache_size
@@ -83,6 +92,7 @@ class Sharing:
         *,
         use_cache: bool,
         deadline: float | None,
+        customer_id: str = "",
     ) -> AccountPage:
         """The page for ``key``: cached, shared with a request in flight, or fetched.
 
@@ -106,6 +116,8 @@ class Sharing:
             flight.task.add_done_callback(_retrieve)
             flight.task.add_done_callback(lambda _task: self._land(key, flight))
             deadline = None  # the request runs under this caller's own policy
+        elif self._instruments is not None:
+            self._instruments.coalesced(customer_id)
         flight.waiting += 1
         try:
             return await asyncio.wait_for(asyncio.shield(flight.task), deadline)

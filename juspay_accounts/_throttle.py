@@ -29,6 +29,7 @@ from juspay_accounts.exceptions import JuspayError, RateLimitError, RateLimitSto
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from juspay_accounts._instruments import Instruments
     from juspay_accounts._policy import RetryPolicy
     from juspay_accounts._ratelimit import Store
 
@@ -75,12 +76,13 @@ class _Line:
 class Throttle:
     """Juspay's 429 holds and the client's rate budget (``store``; ``None`` for none)."""
 
-    __slots__ = ("_line", "_store", "_until", "retry_budget")
+    __slots__ = ("_instruments", "_line", "_store", "_until", "retry_budget")
 
-    def __init__(self, store: Store | None = None) -> None:
-        """No hold yet; the store is asked at the first attempt."""
+    def __init__(self, store: Store | None = None, instruments: Instruments | None = None) -> None:
+        """No hold yet; the store is asked at the first attempt; waits told to ``instruments``."""
         self._until = 0.0
         self._store = store
+        self._instruments = instruments
         self._line: _Line | None = None
         self.retry_budget = RetryBudget()  # the client's retries, against its calls
 
@@ -129,23 +131,32 @@ class Throttle:
         if store is None:
             held = self.held()
             if held > 0:
-                await self._sleep(policy, closed, shared=False)(
-                    _hold_wait(held, policy, deadline_at, "this client")
-                )
+                wait = _hold_wait(held, policy, deadline_at, "this client")
+                await self._sleep(policy, closed, shared=False)(wait)
+                self._tell_wait(wait)
             return
+        started = _timing.clock()
         line = self._line_of_this_loop()
         if line.leading:
             if await self._queue(line, policy, deadline_at, closed, shared=store.shared):
+                self._tell_wait(_timing.clock() - started)
                 return
         else:
             line.leading = True
         try:
-            await self._lead(line, store, policy, deadline_at, closed)
+            slept = await self._lead(line, store, policy, deadline_at, closed)
         except RateLimitStoreError as exc:
             line.fail(exc)
             raise
         finally:
             line.pass_lead()
+        if slept:
+            self._tell_wait(_timing.clock() - started)
+
+    def _tell_wait(self, seconds: float) -> None:
+        """A call waited for the rate limit (queued, or slept for a token or a hold)."""
+        if self._instruments is not None:
+            self._instruments.rate_limit_wait(seconds)
 
     def _line_of_this_loop(self) -> _Line:
         loop = asyncio.get_running_loop()
@@ -220,10 +231,13 @@ class Throttle:
         policy: RetryPolicy,
         deadline_at: float | None,
         closed: asyncio.Event | None,
-    ) -> None:
-        """Take tokens for the line until one is ours; wait (bounded) when none is free."""
+    ) -> bool:
+        """Take tokens for the line until one is ours; wait (bounded) when none is free.
+
+        Returns whether it slept.
+        """
         sleep = self._sleep(policy, closed, shared=store.shared)
-        waited = False
+        waited = slept = False
         hold_waited = None  # the end of the client's hold this caller has waited out
         while True:
             if closed is not None and closed.is_set():
@@ -234,20 +248,20 @@ class Throttle:
             if held > 0 and self._until != hold_waited:
                 hold_waited = self._until
                 await sleep(_hold_wait(held, policy, deadline_at, "this client"))
-                waited = False
+                waited, slept = False, True
                 continue
             verdict = await store.take(1 + min(len(line.waiters), _MAX_BATCH - 1), waited=waited)
             if verdict.taken:
                 left_over = line.grant(verdict.taken - 1)
                 if left_over:
                     store.give_back(left_over)  # those it was taken for have left the line
-                return
+                return slept
             if verdict.held > 0:
                 wait = _hold_wait(
                     verdict.held, policy, deadline_at, "a process sharing this budget"
                 )
                 await sleep(min(wait, RECHECK_INTERVAL) if store.shared else wait)
-                waited = False
+                waited, slept = False, True
                 continue
             if not policy.leaves_room(verdict.wait, deadline_at):
                 raise _refused(
@@ -258,7 +272,7 @@ class Throttle:
                 )
             wait = min(verdict.wait, RECHECK_INTERVAL) if store.shared else verdict.wait
             await sleep(wait)
-            waited = wait == verdict.wait
+            waited, slept = wait == verdict.wait, True
 
 
 def _refused(message: str, retry_after: float | None) -> RateLimitError:

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
     from juspay_accounts._request import Request
     from juspay_accounts._seam import AsyncTransport, Wire
-    from juspay_accounts._stats import ClientStats
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_USER_AGENT", "Transport", "make_transport"]
 
@@ -85,7 +84,6 @@ class Transport:
         timeout: The usual time limit of one attempt (``None`` for none); a ``send`` with
             this limit reuses one prepared :class:`aiohttp.ClientTimeout`.
         max_response_bytes: The largest success body read.
-        stats: Where each request sent is counted.
         proxy: The ``http://`` or ``https://`` proxy the own session sends through (its
             user name and password are sent as ``Proxy-Authorization``, never shown).
         trust_env: Let the own session take its proxy from ``HTTP_PROXY``/``HTTPS_PROXY``
@@ -116,7 +114,6 @@ class Transport:
         "_proxy",
         "_proxy_secrets",
         "_ssl_context",
-        "_stats",
         "_timeout",
         "_trust_env",
     )
@@ -128,7 +125,6 @@ class Transport:
         max_connections: int,
         timeout: float | None,
         max_response_bytes: int,
-        stats: ClientStats,
         proxy: str | None,
         trust_env: bool,
         ssl_context: ssl.SSLContext | None,
@@ -167,7 +163,6 @@ class Transport:
         self._max_response_bytes = max_response_bytes
         self._timeout = timeout
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
-        self._stats = stats
         self._closed = False
 
     @property
@@ -303,7 +298,6 @@ class Transport:
         if session is None or session.closed:
             session = await self._open_session(request.url)  # connects nowhere yet
         secrets = self._checked_secrets(request)
-        self._stats.requests += 1
         url = request.url
         debug = _LOG.isEnabledFor(logging.DEBUG)
         if debug:
@@ -421,7 +415,6 @@ def make_transport(
     max_connections: int,
     timeout: float | None,
     max_response_bytes: int,
-    stats: ClientStats,
     proxy: str | None,
     trust_env: bool,
     ssl_context: ssl.SSLContext | None,
@@ -440,7 +433,6 @@ def make_transport(
             max_connections=max_connections,
             timeout=timeout,
             max_response_bytes=max_response_bytes,
-            stats=stats,
             proxy=proxy,
             trust_env=trust_env,
             ssl_context=ssl_context,
@@ -463,7 +455,7 @@ def make_transport(
             "transport= given, configure that transport instead"
         )
         raise ValueError(msg)
-    return GivenTransport(transport, stats)
+    return GivenTransport(transport)
 
 
 def _credentials(proxy: yarl.URL | None) -> Secrets | None:

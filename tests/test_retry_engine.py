@@ -17,6 +17,7 @@ import pytest
 
 import juspay_accounts as ja
 from juspay_accounts import _timing
+from juspay_accounts._instruments import Instruments
 from juspay_accounts._policy import RetryPolicy
 from juspay_accounts._ratelimit import Verdict, open_store
 from juspay_accounts._retry import call_with_retries
@@ -101,7 +102,7 @@ async def run(
         throttle=Throttle(budget) if hold is None else hold,
         customer_id="cst_1",
         closed=closed,
-        stats=stats,
+        instruments=None if stats is None else Instruments(stats),
     )
 
 

@@ -220,7 +220,6 @@ def test_closing_in_a_later_loop_before_any_request_there(fake_in_a_thread: Fake
         max_connections=1,
         timeout=5.0,
         max_response_bytes=100,
-        stats=ja.ClientStats(),
         proxy=None,
         trust_env=False,
         ssl_context=None,

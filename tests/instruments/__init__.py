@@ -1,0 +1,1 @@
+"""What the client tells: stats, the retry log, observers, OpenTelemetry metrics."""

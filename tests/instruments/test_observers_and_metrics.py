@@ -1,0 +1,208 @@
+"""Observers (AccountsClient(observers=[...])) and OpenTelemetry metrics (meter_provider=...).
+
+Through MockTransport: the events are the client's, whatever sends the bytes. Metrics are
+read with the SDK's InMemoryMetricReader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+import juspay_accounts as ja
+from juspay_accounts.testing import MockRequest, MockResponse, MockTransport
+
+KEY = "sk_observed_0123456789"
+PAGE = {"list": [], "offset": 0, "count": 0, "total": 0}
+NO_WAIT = ja.RetryPolicy().without_waiting()
+
+
+class Recorder(ja.Observer):
+    """Keeps every event."""
+
+    def __init__(self) -> None:
+        """Nothing yet."""
+        self.events: list[tuple[str, object]] = []
+
+    def on_request(self, event: ja.RequestEvent) -> None:
+        """Keep it."""
+        self.events.append(("request", event))
+
+    def on_retry(self, event: ja.RetryEvent) -> None:
+        """Keep it."""
+        self.events.append(("retry", event))
+
+    def on_retry_refused(self, event: ja.RetryEvent) -> None:
+        """Keep it."""
+        self.events.append(("refused", event))
+
+    def on_rate_limit_wait(self, seconds: float) -> None:
+        """Keep it."""
+        self.events.append(("wait", seconds))
+
+    def on_coalesced(self, customer_id: str) -> None:
+        """Keep it."""
+        self.events.append(("coalesced", customer_id))
+
+
+def failing_then_ok(failures: int) -> MockTransport:
+    """A transport that answers 503 ``failures`` times, then a page, for ever."""
+    count = itertools.count()
+
+    def handler(_request: MockRequest) -> MockResponse:
+        if next(count) < failures:
+            return MockResponse(503, headers={"x-request-id": "req_503"})
+        return MockResponse(200, json=PAGE)
+
+    return MockTransport(handler)
+
+
+def metric_points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
+    """Every data point of every metric, by metric name."""
+    data = reader.get_metrics_data()
+    points: dict[str, list[Any]] = {}
+    assert data is not None
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                points.setdefault(metric.name, []).extend(metric.data.data_points)
+    return points
+
+
+@pytest.mark.asyncio
+async def test_an_observer_hears_each_request_and_retry() -> None:
+    """Two 503s then a page: three request events (status, attempt), two retry events."""
+    recorder = Recorder()
+    async with ja.AccountsClient(
+        KEY,
+        base_url="https://api.example.test",
+        transport=failing_then_ok(2),
+        retry=NO_WAIT,
+        observers=[recorder],
+    ) as client:
+        await client.list_accounts("cst_1")
+    kinds = [kind for kind, _ in recorder.events]
+    assert ["request", "retry", "request", "retry", "request"] == kinds
+    requests = [e for kind, e in recorder.events if kind == "request"]
+    assert [503, 503, 200] == [e.status for e in requests]  # type: ignore[attr-defined]
+    assert [1, 2, 3] == [e.attempt for e in requests]  # type: ignore[attr-defined]
+    assert ["503", "503", None] == [e.error_type for e in requests]  # type: ignore[attr-defined]
+    first = requests[0]
+    assert ("api.example.test", 443, "https") == (
+        first.server_address,  # type: ignore[attr-defined]
+        first.server_port,  # type: ignore[attr-defined]
+        first.url_scheme,  # type: ignore[attr-defined]
+    )
+
+
+@pytest.mark.asyncio
+async def test_an_observer_that_raises_never_fails_a_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A broken observer: the calls succeed, and one WARNING says so."""
+
+    class Broken(ja.Observer):
+        def on_request(self, event: ja.RequestEvent) -> None:
+            raise RuntimeError(event.customer_id)
+
+    async with ja.AccountsClient(KEY, transport=failing_then_ok(0), observers=[Broken()]) as client:
+        await client.list_accounts("cst_1")
+        await client.list_accounts("cst_2")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert 1 == len(warnings)
+    assert "cst_" not in warnings[0].getMessage()
+
+
+@pytest.mark.asyncio
+async def test_metrics_follow_the_semantic_conventions_and_carry_no_customer() -> None:
+    """A duration point per request with the conventions' attributes; counters of retries."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    async with ja.AccountsClient(
+        KEY,
+        base_url="https://api.example.test",
+        transport=failing_then_ok(1),
+        retry=NO_WAIT,
+        meter_provider=provider,
+    ) as client:
+        await client.list_accounts("cst_secret_person")
+    points = metric_points(reader)
+    durations = points["http.client.request.duration"]
+    assert 2 == sum(p.count for p in durations)
+    attributes = [dict(p.attributes) for p in durations]
+    assert {
+        "http.request.method": "GET",
+        "server.address": "api.example.test",
+        "server.port": 443,
+        "url.scheme": "https",
+        "http.response.status_code": 503,
+        "error.type": "503",
+    } in attributes
+    assert 1 == sum(p.value for p in points["juspay.client.retries"])
+    everything = repr(points)
+    assert "cst_secret_person" not in everything
+    assert KEY not in everything
+
+
+@pytest.mark.asyncio
+async def test_metrics_count_refusals_waits_and_coalesced_calls() -> None:
+    """The budget's refusals, the rate limit's waits and the coalesced calls are counted."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    released = asyncio.Event()
+
+    async def slow(_request: MockRequest) -> MockResponse:
+        await released.wait()
+        return MockResponse(200, json=PAGE)
+
+    async with ja.AccountsClient(
+        KEY,
+        transport=MockTransport(slow),
+        meter_provider=provider,
+        coalesce=True,
+        rate_limit=ja.RateLimit(1000),
+    ) as client:
+        calls = [asyncio.ensure_future(client.list_accounts("cst_1")) for _ in range(3)]
+        for _ in range(10):
+            await asyncio.sleep(0)
+        released.set()
+        await asyncio.gather(*calls)
+    stingy = ja.RetryPolicy(retry_budget=0.0, retry_budget_floor=0.0).without_waiting()
+    async with ja.AccountsClient(
+        KEY, transport=failing_then_ok(5), meter_provider=provider, retry=stingy
+    ) as client:
+        with pytest.raises(ja.ServerError):
+            await client.list_accounts("cst_2")
+    points = metric_points(reader)
+    assert 2 == sum(p.value for p in points["juspay.client.coalesced_calls"])
+    assert 1 == sum(p.value for p in points["juspay.client.retry_budget.refusals"])
+
+
+@pytest.mark.asyncio
+async def test_a_rate_limit_wait_is_observed() -> None:
+    """A call that waited for a token is told, with how long it waited."""
+    recorder = Recorder()
+    async with ja.AccountsClient(
+        KEY,
+        transport=failing_then_ok(0),
+        rate_limit=ja.RateLimit(20, burst=1),
+        observers=[recorder],
+    ) as client:
+        await asyncio.gather(client.list_accounts("cst_1"), client.list_accounts("cst_2"))
+    waits = [seconds for kind, seconds in recorder.events if kind == "wait"]
+    assert 1 == len(waits)
+    assert 0.0 < waits[0] <= 0.1  # type: ignore[operator]
+
+
+def test_a_meter_provider_that_is_not_one_is_refused() -> None:
+    """meter_provider=object(): TypeError at construction."""
+    with pytest.raises(TypeError, match="MeterProvider"):
+        ja.AccountsClient(KEY, meter_provider=object())
+    with pytest.raises(TypeError, match="Observer"):
+        ja.AccountsClient(KEY, observers=[object()])  # type: ignore[list-item]
