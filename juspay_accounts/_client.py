@@ -8,90 +8,48 @@ It checks what the caller passes, once, where it enters; builds each request wit
 from __future__ import annotations
 
 import copy
-import functools
-import itertools
-import logging
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from juspay_accounts import _request
+from juspay_accounts._config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    check_timeout,
+    sharing_for,
+)
 from juspay_accounts._environments import api_key_from_environment, base_url_from_environment
-from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse_single_id
 from juspay_accounts._fetcher import PageFetcher
 from juspay_accounts._instruments import Instruments, Observer
 from juspay_accounts._metrics import make_meter_watch
-from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_int_or_none
 from juspay_accounts._policy import RetryPolicy
 from juspay_accounts._ratelimit import RateLimit, open_store
 from juspay_accounts._request import KEEP, Keep
-from juspay_accounts._sharing import DEFAULT_CACHE_SIZE, Sharing
+from juspay_accounts._sharing import DEFAULT_CACHE_SIZE
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._throttle import Throttle
-from juspay_accounts._tracing import Tracing, make_tracing
+from juspay_accounts._tracing import make_tracing
 from juspay_accounts._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_USER_AGENT,
     make_transport,
 )
-from juspay_accounts.exceptions import ClientClosedError, JuspayError
+from juspay_accounts._walks import Walks
+from juspay_accounts.exceptions import ClientClosedError
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
     from types import TracebackType
 
     import aiohttp
 
-    from juspay_accounts._models import AccountPage, CustomerAccount
+    from juspay_accounts._models import AccountPage
     from juspay_accounts._seam import AsyncTransport
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_TIMEOUT", "AccountsClient"]
 
-DEFAULT_TIMEOUT: Final = 30.0
-"""Seconds one request may take, from connecting to the last byte of the body."""
 
-DEFAULT_CONCURRENCY: Final = 16
-"""How many customers a fan-out fetches at once unless told otherwise."""
-
-_LOG: Final = logging.getLogger("juspay_accounts")
-
-
-def _sharing_for(
-    *, coalesce: bool, cache_ttl: float | None, cache_size: int, instruments: Instruments
-) -> Sharing | None:
-    """The client's coalescing and cache, checked; ``None`` when both are off (no cost)."""
-    flag: object = coalesce  # checked at run time: a string is an easy mistake
-    ttl: object = cache_ttl
-    if not isinstance(flag, bool):
-        msg = f"coalesce must be True or False, got {coalesce!r}"
-        raise TypeError(msg)
-    if ttl is not None and (
-        isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < float("inf")
-    ):
-        msg = f"cache_ttl must be a positive number of seconds or None, got {cache_ttl!r}"
-        raise ValueError(msg)
-    positive_int_or_none(cache_size, "cache_size")
-    if not coalesce and cache_ttl is None:
-        return None
-    return Sharing(
-        coalesce=coalesce, cache_ttl=cache_ttl, cache_size=cache_size, instruments=instruments
-    )
-
-
-def _check_timeout(timeout: float | None) -> float | None:
-    given: object = timeout  # checked at run time: aiohttp's own ClientTimeout is an easy mistake
-    if given is not None and (isinstance(given, bool) or not isinstance(given, int | float)):
-        msg = (
-            f"timeout must be seconds as a number (timeout=30.0) or None, "
-            f"not {type(given).__name__}: the client makes aiohttp's timeout from it"
-        )
-        raise TypeError(msg)
-    if timeout is not None and not timeout > 0:  # also refuses NaN
-        msg = f"timeout must be a positive number of seconds or None, got {timeout!r}"
-        raise ValueError(msg)
-    return timeout
-
-
-class AccountsClient:
+class AccountsClient(Walks):
     """An asyncio client for Juspay's customer-accounts API.
 
     Use it as an async context manager, or call :meth:`aclose` when done::
@@ -235,7 +193,7 @@ class AccountsClient:
             api_version=api_version,
             allow_insecure_http=allow_insecure_http,
         )
-        _check_timeout(timeout)
+        check_timeout(timeout)
         self._stats = ClientStats()
         self._transport = make_transport(
             transport,
@@ -271,7 +229,7 @@ class AccountsClient:
                 base_url=self._settings.base_url,
                 trace_customer_ids=trace_customer_ids,
             ),
-            sharing=_sharing_for(
+            sharing=sharing_for(
                 coalesce=coalesce,
                 cache_ttl=cache_ttl,
                 cache_size=cache_size,
@@ -378,7 +336,7 @@ class AccountsClient:
         view = copy.copy(self)
         view._settings = settings
         view._fetcher = self._fetcher.derive(
-            settings, None if timeout is KEEP else (_check_timeout(timeout),)
+            settings, None if timeout is KEEP else (check_timeout(timeout),)
         )
         if retry is not None:
             view._retry = retry
@@ -457,221 +415,3 @@ class AccountsClient:
         )
         policy = client._retry if retry is None else retry
         return await client._fetcher.page(request, customer_id, offset, policy, use_cache=cache)
-
-    def _policy(self, retry: RetryPolicy | None) -> RetryPolicy:
-        return self._retry if retry is None else retry
-
-    def iter_pages(
-        self,
-        customer_id: str,
-        *,
-        page_size: int | None = None,
-        routing_id: str | None = None,
-        max_pages: int | None = DEFAULT_MAX_PAGES,
-        retry: RetryPolicy | None = None,
-        timeout: float | Keep | None = KEEP,
-        headers: Mapping[str, str] | None = None,
-        merchant_id: str | None = None,
-    ) -> AsyncGenerator[AccountPage, None]:
-        """Walk every page of a customer's accounts: ``async for page in client.iter_pages(...)``.
-
-        The first request asks for ``offset=0`` (and ``count=page_size`` when given); each
-        next offset is the previous one plus the accounts actually received, because the
-        server may return fewer than asked. The walk ends when the offset reaches ``total``
-        or a page comes back empty. Every page's request gets the full retry policy and the
-        same routing id. One page is held in memory at a time.
-
-        If ``total`` changes mid-walk, the walk logs a warning and never yields the same
-        ``customer_account_id`` twice (a page comes back without the accounts already
-        yielded). A growing total is followed; a shrinking one (an account deleted, so
-        later ones moved back) sends the walk again from offset 0, so that no account
-        present for the whole walk is missed.
-
-        Args:
-            customer_id: The customer.
-            page_size: The ``count`` to ask for; ``None`` asks for everything at once.
-            routing_id: The ``x-routing-id`` for every page; defaults to ``customer_id``.
-            max_pages: Refuse to fetch more than this many pages (a guard against a server
-                that never ends): :data:`DEFAULT_MAX_PAGES` (1000) unless given; ``None``
-                for no bound.
-            retry: Overrides the client's retry policy for every page.
-            timeout: As in :meth:`list_accounts`, for every page's attempts.
-            headers: As in :meth:`list_accounts`, for every page.
-            merchant_id: As in :meth:`list_accounts`, for every page.
-
-        Raises:
-            PaginationError: a page came back at another offset than asked, held only
-                accounts already yielded while ``total`` stood still, ``total`` kept
-                shrinking, or the walk needed more than ``max_pages`` pages.
-            JuspayError: as :meth:`list_accounts` raises for any page.
-        """
-        # Checked here, at the call, and never again for the pages.
-        client = self._for_call(timeout, headers, merchant_id)
-        walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
-        routing = _request.check_ids(customer_id, routing_id)
-        return client._fetcher.walk(walk, routing, client._policy(retry), "iter_pages")
-
-    def iter_accounts(
-        self,
-        customer_id: str,
-        *,
-        page_size: int | None = None,
-        routing_id: str | None = None,
-        max_pages: int | None = DEFAULT_MAX_PAGES,
-        retry: RetryPolicy | None = None,
-        timeout: float | Keep | None = KEEP,
-        headers: Mapping[str, str] | None = None,
-        merchant_id: str | None = None,
-    ) -> AsyncGenerator[CustomerAccount, None]:
-        """Every account of a customer, page after page, each once (see :meth:`iter_pages`)."""
-        client = self._for_call(timeout, headers, merchant_id)
-        walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
-        routing = _request.check_ids(customer_id, routing_id)
-        pages = client._fetcher.walk(walk, routing, client._policy(retry), "iter_accounts")
-        return PageFetcher.accounts_in(pages)
-
-    async def all_accounts(
-        self,
-        customer_id: str,
-        *,
-        page_size: int | None = None,
-        routing_id: str | None = None,
-        max_pages: int | None = DEFAULT_MAX_PAGES,
-        retry: RetryPolicy | None = None,
-        timeout: float | Keep | None = KEEP,
-        headers: Mapping[str, str] | None = None,
-        merchant_id: str | None = None,
-    ) -> list[CustomerAccount]:
-        """Every account of a customer as a list, across all pages (see :meth:`iter_pages`)."""
-        client = self._for_call(timeout, headers, merchant_id)
-        walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
-        routing = _request.check_ids(customer_id, routing_id)
-        pages = await client._fetcher.pages_of(walk, routing, client._policy(retry))
-        return list(itertools.chain.from_iterable(pages))
-
-    def accounts_for_customers(
-        self,
-        customer_ids: Iterable[str] | AsyncIterable[str],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        page_size: int | None = None,
-        max_pages: int | None = DEFAULT_MAX_PAGES,
-        retry: RetryPolicy | None = None,
-        dedupe: bool = True,
-        timeout: float | Keep | None = KEEP,
-        headers: Mapping[str, str] | None = None,
-        merchant_id: str | None = None,
-    ) -> CustomerResultStream:
-        """Fetch every account of many customers at once, yielding each as it completes.
-
-        ``async for result in client.accounts_for_customers(ids)`` gives one
-        :class:`CustomerResult` per distinct customer id: its complete ``accounts`` across all
-        pages, or the ``error`` that ended it (after retries). One customer's failure never
-        stops the others.
-
-        Args:
-            customer_ids: Any iterable or async iterable of ids, read lazily: it may be
-                endless. Duplicates are fetched once.
-            concurrency: The most customers (and so requests, pages included) in flight at
-                once. A client that made its own session has ``max_connections``
-                connections (100 by default); keep ``concurrency`` at or below it.
-            page_size: The ``count`` to ask for on each page; ``None`` asks for everything.
-            max_pages: Per customer, as in :meth:`iter_pages`.
-            retry: Overrides the client's retry policy for every request.
-            timeout: As in :meth:`list_accounts`, for every request's attempts.
-            headers: As in :meth:`list_accounts`, for every request.
-            merchant_id: As in :meth:`list_accounts`, for every request.
-            dedupe: Fetch each distinct id once (the ids seen are remembered, about 100 to
-                160 bytes each, for as long as the fan-out runs). Pass ``False`` for an
-                endless source: memory then stays flat, and a repeated id is fetched (and
-                yielded) again.
-
-        Returns:
-            A :class:`CustomerResultStream`: an async iterator, also an async context
-            manager. Leaving the ``async for`` early (or dropping the iterator, or
-            cancelling the task running it) cancels the work in flight at once.
-
-        Raises:
-            TypeError: ``customer_ids`` is a single ``str`` or ``bytes``, not ids.
-        """
-        refuse_single_id(customer_ids)
-        # Checked once, here; each customer's walk trusts them.
-        positive_int_or_none(concurrency, "concurrency")
-        positive_int_or_none(page_size, "page_size")
-        positive_int_or_none(max_pages, "max_pages")
-        client = self._for_call(timeout, headers, merchant_id)
-        pool = self._transport.pool_size
-        if pool is not None and concurrency > pool:
-            _LOG.warning(
-                "concurrency %d is above max_connections %d: requests will queue for "
-                "connections; raise max_connections",
-                concurrency,
-                pool,
-            )
-
-        tracing = self._tracing
-        span = None if tracing is None else tracing.start("accounts_for_customers", None, None)
-        fetch = functools.partial(
-            client._fetcher.customer_accounts,
-            page_size=page_size,
-            max_pages=max_pages,
-            policy=client._policy(retry),
-            parent=None if tracing is None else tracing.context(span),
-        )
-        if span is None:
-            return CustomerResultStream(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
-        counts = {"juspay.customers": 0, "juspay.failed_customers": 0}
-
-        async def counted(customer_id: str) -> tuple[CustomerAccount, ...]:
-            counts["juspay.customers"] += 1
-            try:
-                return await fetch(customer_id)
-            except JuspayError:
-                counts["juspay.failed_customers"] += 1
-                raise
-
-        def end() -> None:
-            span.set_attributes(counts)
-            Tracing.end(span)
-
-        return CustomerResultStream(
-            counted, customer_ids, concurrency=concurrency, dedupe=dedupe, on_close=end
-        )
-
-    @property
-    def _tracing(self) -> Tracing | None:
-        return self._fetcher.tracing
-
-    async def gather_accounts(
-        self,
-        customer_ids: Iterable[str] | AsyncIterable[str],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        page_size: int | None = None,
-        max_pages: int | None = DEFAULT_MAX_PAGES,
-        retry: RetryPolicy | None = None,
-        timeout: float | Keep | None = KEEP,
-        headers: Mapping[str, str] | None = None,
-        merchant_id: str | None = None,
-    ) -> dict[str, CustomerResult]:
-        """Run :meth:`accounts_for_customers` to the end; return the results by customer id.
-
-        Ids are always de-duplicated here: the dictionary holds one entry per id anyway.
-
-        Raises:
-            TypeError: ``customer_ids`` is a single ``str`` or ``bytes``, not ids.
-        """
-        results: dict[str, CustomerResult] = {}
-        async with self.accounts_for_customers(
-            customer_ids,
-            concurrency=concurrency,
-            page_size=page_size,
-            max_pages=max_pages,
-            retry=retry,
-            timeout=timeout,
-            headers=headers,
-            merchant_id=merchant_id,
-        ) as fan_out:
-            async for result in fan_out:
-                results[result.customer_id] = result
-        return results
