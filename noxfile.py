@@ -108,7 +108,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def slow(session: nox.Session) -> None:
-    """Run the slow group (tests marked ``slow``: runs repeated hundreds of times)."""
+    """Run the slow group (tests marked ``slow``): repeated runs, subprocess suites.
+
+    Runs repeated hundreds of times, the benchmarks' smoke runs, the pytest plugin in
+    subprocesses, budgets shared by several processes, the many-workers example, the chaos
+    soak: left out of ``nox -s tests`` to keep it quick, run by CI.
+    """
     _install(session, "tests")
     session.run("pytest", "-m", "slow", *session.posargs, env=TEST_ENV)
 

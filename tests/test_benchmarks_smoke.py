@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# The slow group (nox -s slow, in CI): each benchmark runs in new interpreters.
+pytestmark = pytest.mark.slow
+
+
 RUN = Path(__file__).parent / "benchmarks" / "run.py"
 
 

@@ -17,6 +17,10 @@ import pytest
 import juspay_accounts as ja
 from juspay_accounts.testing import CHAOS_FAULTS, FakeJuspay, Fault
 
+# The slow group (nox -s slow, in CI): hundreds of customers through chaos.
+pytestmark = pytest.mark.slow
+
+
 CUSTOMERS = 300
 PAGE_SIZE = 5
 MAX_ATTEMPTS = 12

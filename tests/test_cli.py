@@ -552,6 +552,7 @@ async def test_progress_without_total_for_stdin(seeded: FakeJuspay) -> None:
     assert b"/2 [" not in output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", [1, 2])
 def test_hint_without_tqdm_on_a_terminal(tmp_path: Path, run: int) -> None:
     """Without tqdm (no cli extra), a terminal gets a one-line hint, on the first run only."""

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
     from juspay_accounts.testing import FakeJuspay
 
+# The slow group (nox -s slow, in CI): worker processes on a real Redis.
+pytestmark = pytest.mark.slow
+
 EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "many_workers.py"
 CUSTOMERS = [f"cst_{n:04d}" for n in range(300)]
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["pytester"]
+# The slow group (nox -s slow, in CI): each test runs pytest in a subprocess.
+pytestmark = pytest.mark.slow
 
 TESTING_PAGE = Path(__file__).parents[1] / "docs" / "testing.md"
 

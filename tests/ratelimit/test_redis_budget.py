@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     StartProcess = Callable[..., Awaitable[asyncio.subprocess.Process]]
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_three_processes_share_one_budget(
     redis_server: RedisServer, server: TimingServer, start_process: StartProcess
@@ -74,6 +75,7 @@ async def test_three_processes_share_one_budget(
     assert own_span < shared_span
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_429_in_one_process_holds_another(
     redis_server: RedisServer, server: TimingServer, start_process: StartProcess

@@ -94,6 +94,7 @@ async def test_the_deadline_bounds_the_wait_for_a_shared_token(
     assert [] == server.times_of("second")
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_hosts_whose_clocks_differ_share_the_budget_fairly(
     redis_server: RedisServer, server: TimingServer, start_process: StartProcess
