@@ -238,7 +238,7 @@ def slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
     Building a model through its slots skips its attrs ``__init__``, which sets every
     frozen field through ``object.__setattr__``: for CustomerAccount 1.2 -> 0.55 µs. It
     is sound only while the models have no validators, converters or factories for
-    ``__init__`` to apply; ``tests/test_models.py`` checks that.
+    ``__init__`` to apply; ``tests/response/test_models.py`` checks that.
     """
     return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
 
@@ -253,7 +253,7 @@ def page_builder() -> Callable[
     Its ``headers`` are frozen here, as the converter of its ``__init__`` would, and its
     ``request_id`` read from them. The ``__init__`` costs 14k instructions per page
     against about 8k this way (perf change 5 in docs/performance-notes.md);
-    ``tests/test_models.py`` checks both make equal pages.
+    ``tests/response/test_models.py`` checks both make equal pages.
     """
     new = object.__new__
     (set_accounts, set_offset, set_count, set_total, set_request_id, set_headers) = slot_setters(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 VERSION = Version(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
 # `pip install ... juspay-accounts[...]` or `pip install juspay-accounts`: PyPI's name.
 FROM_PYPI = re.compile(r"pip install\s+(?:-\S+\s+)*[\"']?juspay-accounts\b")

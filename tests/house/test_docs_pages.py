@@ -12,7 +12,7 @@ import pytest
 import juspay_accounts as ja
 from juspay_accounts import exceptions
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs"
 WIDEST_CODE_LINE = 84
 """Characters of code that fit the docs theme's box at a 1280-pixel window without scrolling."""

@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 # The slow group (nox -s slow, in CI): each test runs pytest in a subprocess.
 pytestmark = pytest.mark.slow
 
-TESTING_PAGE = Path(__file__).parents[1] / "docs" / "testing.md"
+TESTING_PAGE = Path(__file__).parents[2] / "docs" / "testing.md"
 
 
 def documented_settings() -> str:

@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-RUN = Path(__file__).parent / "benchmarks" / "run.py"
+RUN = Path(__file__).parents[1] / "benchmarks" / "run.py"
 
 
 def test_benchmarks_run_at_tiny_sizes(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_benchmarks_run_at_tiny_sizes(tmp_path: Path) -> None:
     assert all(results["tracing"][mode][0] > 0 for mode in ("off", "api", "sdk"))
 
 
-INSTRUCTIONS = Path(__file__).parent / "benchmarks" / "instructions.py"
+INSTRUCTIONS = Path(__file__).parents[1] / "benchmarks" / "instructions.py"
 
 
 def test_instruction_children_run_in_every_configuration(monkeypatch: pytest.MonkeyPatch) -> None:

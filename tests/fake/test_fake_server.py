@@ -14,8 +14,8 @@ from multidict import CIMultiDict
 
 from juspay_accounts.testing import DEFAULT_API_KEY, FakeJuspay, Fault
 
-SEED_401 = json.loads((Path(__file__).parent / "data" / "seed_401.json").read_text())
-SEED_404 = json.loads((Path(__file__).parent / "data" / "seed_404.json").read_text())
+SEED_401 = json.loads((Path(__file__).parents[1] / "data" / "seed_401.json").read_text())
+SEED_404 = json.loads((Path(__file__).parents[1] / "data" / "seed_404.json").read_text())
 
 
 def auth(key: str = DEFAULT_API_KEY) -> dict[str, str]:

@@ -15,7 +15,7 @@ from multidict import CIMultiDict
 import juspay_accounts as ja
 from juspay_accounts import _response
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 HEADERS = CIMultiDict({"x-request-id": "hdr-req-1", "Content-Type": "application/json"})
 UTC = dt.UTC
 

@@ -19,7 +19,7 @@ from juspay_accounts.testing import FakeJuspay, Fault
 SECRET = "sk_live_SUPERSECRET_9f8e7d6c5b4a"
 TOKEN = base64.b64encode(f"{SECRET}:".encode()).decode()
 FORBIDDEN = (SECRET, TOKEN, f"Basic {TOKEN}", SECRET[8:])
-_DATA = Path(__file__).parent / "data"
+_DATA = Path(__file__).parents[1] / "data"
 
 
 def everything_about(exc: BaseException) -> str:
@@ -280,5 +280,5 @@ async def test_oversized_body_is_refused_unread(fake: FakeJuspay) -> None:
             ):
                 await client.list_accounts("c")
         # The 64 KiB cap on error bodies is measured on the wire (bytes the server got out)
-        # in tests/test_transport_limits.py::test_error_body_read_stops_near_the_cap.
+        # in tests/transport/test_transport_limits.py::test_error_body_read_stops_near_the_cap.
         assert 0 == (await client.list_accounts("c")).total

@@ -26,7 +26,7 @@ from juspay_accounts.testing import FakeJuspay, Fault
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SEED_404 = (DATA / "seed_404.json").read_text()
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from juspay_accounts.testing import FakeJuspay
 
 API_KEY = "test_key_5FA0B3C2D1E4"
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 LIST_URL = "https://sandbox.juspay.in/customers/cst_123/customer-accounts/list"
 SEED_200 = json.loads((DATA / "seed_200.json").read_text())
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # The slow group (nox -s slow, in CI): worker processes on a real Redis.
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "many_workers.py"
+EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "many_workers.py"
 CUSTOMERS = [f"cst_{n:04d}" for n in range(300)]
 
 

@@ -33,7 +33,7 @@ from juspay_accounts._converter import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 FULL: dict[str, Any] = {

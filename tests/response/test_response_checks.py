@@ -15,7 +15,7 @@ from multidict import CIMultiDict
 import juspay_accounts as ja
 from juspay_accounts import _response
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 HEADERS = CIMultiDict({"x-request-id": "hdr-req-1"})
 ACCOUNT: dict[str, Any] = json.loads((DATA / "seed_200.json").read_text())["list"][0]
 MISSING_ID = "required field missing @ $.list[{}].customer_account_id"

@@ -1,1 +1,0 @@
-"""What the client tells: stats, the retry log, observers, OpenTelemetry metrics."""

@@ -1,1 +1,0 @@
-"""Retries: the policy, the retry loop on tenacity, deadlines, the retry budget."""

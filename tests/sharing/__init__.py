@@ -1,1 +1,0 @@
-"""One request for many callers: coalescing and the short page cache."""
