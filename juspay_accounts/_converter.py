@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import dis
 import functools
 import math
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -41,12 +42,16 @@ from juspay_accounts._models import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+_M = TypeVar("_M")
+
 __all__ = [
     "MAX_AMOUNT_DECIMALS",
     "MAX_AMOUNT_DIGITS",
     "InvalidValueError",
     "OutOfRangeNumber",
     "describe_errors",
+    "building_class",
+    "check_sets_fields",
     "make_converter",
     "page_builder",
 ]
@@ -232,15 +237,65 @@ def _objects_only(generated: Callable[[Any, Any], Any], name: str) -> Callable[[
     return structure
 
 
-def slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """The setters of a frozen, slotted attrs class's slots, in field order.
+@functools.cache
+def building_class(model: type[_M]) -> type[_M]:
+    """A subclass of the frozen, slotted attrs ``model`` that a hook can fill, then hand on.
 
-    Building a model through its slots skips its attrs ``__init__``, which sets every
-    frozen field through ``object.__setattr__``: for CustomerAccount 1.2 -> 0.55 µs. It
-    is sound only while the models have no validators, converters or factories for
-    ``__init__`` to apply; ``tests/response/test_models.py`` checks that.
+    It adds no slots (``__slots__ = ()``) and takes back ``object``'s ``__setattr__`` and
+    ``__delattr__`` (attrs overrides both to freeze the model), so a hook makes one with
+    ``object.__new__``, fills it with plain attribute stores (which CPython runs as direct
+    slot stores) and then gives it its real class with ``obj.__class__ = model``: CPython
+    allows the assignment because the two layouts are the same. What the hook hands on is
+    then an ordinary ``model``: the same type, equality, hash, repr, frozen, weak-referenceable
+    and picklable. It skips attrs' ``__init__``, which is sound only while the models have no
+    validators, converters, factories or ``on_setattr`` hooks for it to apply
+    (``tests/response/test_models.py`` checks that), and every hook says which fields it sets
+    (:func:`check_sets_fields`). Measured per two-account page against storing through the
+    slots' descriptors (perf change 11 in docs/performance-notes.md).
     """
-    return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
+    building = type(
+        f"_Building{model.__name__}",
+        (model,),
+        {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__module__": __name__,
+        },
+    )
+    if building.__basicsize__ != model.__basicsize__:
+        msg = f"{model.__name__} cannot be built by a subclass: the layouts differ"
+        raise TypeError(msg)
+    return building
+
+
+def check_sets_fields(build: Callable[..., object], model: type) -> None:
+    """Refuse a builder that does not store exactly the fields of ``model``, then its class.
+
+    ``build`` is a function whose every attribute store fills the one ``model`` it builds
+    (made from :func:`building_class`), ending with ``obj.__class__ = model``. Its code is
+    read when the hook is made, so a field added to a model and forgotten in its builder
+    fails the first decode loudly, instead of leaving a slot unset (an ``AttributeError``
+    later, far from the cause); so does a builder that never gives back the real class.
+
+    Raises:
+        TypeError: ``build`` stores another set of names than ``attrs.fields(model)``
+            and ``__class__``.
+    """
+    stored = {
+        instruction.argval
+        for instruction in dis.get_instructions(build)
+        if instruction.opname == "STORE_ATTR"
+    }
+    fields = {field.name for field in attrs.fields(model)} | {"__class__"}
+    if stored != fields:
+        missing = ", ".join(sorted(fields - stored)) or "none"
+        extra = ", ".join(sorted(stored - fields)) or "none"
+        msg = (
+            f"{build.__qualname__} must set exactly the fields of {model.__name__}: "
+            f"not set: {missing}; not fields: {extra}"
+        )
+        raise TypeError(msg)
 
 
 @functools.cache
@@ -249,16 +304,14 @@ def page_builder() -> Callable[
 ]:
     """``make(accounts, offset, count, total, headers)``: an :class:`AccountPage`, fast.
 
-    Built through its slots (as :func:`_fast_account_hook` builds accounts); made once.
-    Its ``headers`` are frozen here, as the converter of its ``__init__`` would, and its
-    ``request_id`` read from them. The ``__init__`` costs 14k instructions per page
-    against about 8k this way (perf change 5 in docs/performance-notes.md);
-    ``tests/response/test_models.py`` checks both make equal pages.
+    Built through :func:`building_class`, as :func:`_fast_account_hook` builds accounts;
+    made once. Its ``headers`` are frozen here, as the converter of its ``__init__`` would,
+    and its ``request_id`` read from them. The ``__init__`` costs 14k instructions per page
+    (perf change 5 in docs/performance-notes.md); ``tests/response/test_models.py`` checks
+    both make equal pages.
     """
-    new = object.__new__
-    (set_accounts, set_offset, set_count, set_total, set_request_id, set_headers) = slot_setters(
-        AccountPage
-    )
+    new: Callable[[type], Any] = object.__new__  # Any: the builder stores into it
+    building = building_class(AccountPage)
 
     def make(
         accounts: tuple[CustomerAccount, ...],
@@ -267,17 +320,23 @@ def page_builder() -> Callable[
         total: int,
         headers: Mapping[str, str],
     ) -> AccountPage:
-        page = new(AccountPage)
-        set_accounts(page, accounts)
-        set_offset(page, offset)
-        set_count(page, count)
-        set_total(page, total)
+        page = new(building)
+        page.accounts = accounts
+        page.offset = offset
+        page.count = count
+        page.total = total
         frozen = freeze_headers(headers)
-        set_request_id(page, frozen.get("x-request-id"))
-        set_headers(page, frozen)
+        page.request_id = frozen.get("x-request-id")
+        page.headers = frozen
+        page.__class__ = AccountPage
         return page
 
+    check_sets_fields(make, AccountPage)
     return make
+
+
+SMALL_AMOUNTS: Final = 101
+"""Whole amounts from 0 to 100 share one :class:`~decimal.Decimal` each (a penny drop is 1)."""
 
 
 # One long function on purpose: the hot path of decoding, unrolled field by field.
@@ -285,13 +344,13 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
     """A hand-written structure hook for the common case: a well-formed account.
 
     It applies exactly the hooks the generated code applies, field by field, but builds
-    the models through their slots (see :func:`slot_setters`) and without the generated
-    code's intermediate dict, keyword unpacking and hook lookups. Measured on a
+    the models through :func:`building_class` and without the generated code's
+    intermediate dict, keyword unpacking and hook lookups. Measured on a
     100-account page: 5.5 to 2.8 µs per account, so decoding a page costs 2.1x
     ``json.loads`` alone (with orjson; 2.6x without) instead of 3.6x. Anything it does
     not expect raises, and the protocol then structures the page again with the detailed,
     generated converter, which is the reference: a property test checks that the two
-    always agree.
+    always agree. Each model's builder is checked, when made, to set exactly its fields.
     """
     str_ = _structure_str
     opt_str = _structure_optional_str
@@ -304,19 +363,14 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
     utc = dt.UTC
     money = decimal.Decimal
     limit = _AMOUNT_LIMIT
-    new = object.__new__
-    set_account, set_name, set_ifsc, set_code, set_bank_name = slot_setters(BankAccount)
-    set_vpa, set_bank_account = slot_setters(AccountDetails)
-    (
-        set_id,
-        set_customer,
-        set_details,
-        set_status,
-        set_created,
-        set_currency,
-        set_amount,
-        set_validated,
-    ) = slot_setters(CustomerAccount)
+    # Decimal is immutable: equal amounts may share one object (1.3k instructions each).
+    small_amounts = tuple(money(whole) for whole in range(SMALL_AMOUNTS))
+    new: Callable[[type], Any] = object.__new__  # Any: the builders store into it
+    # Read when the hook is made (a test swaps a model for one with a field more).
+    bank_class, details_class, account_class = BankAccount, AccountDetails, CustomerAccount
+    building_bank = building_class(bank_class)
+    building_details = building_class(details_class)
+    building_account = building_class(account_class)
 
     # Each field is handed to its hook only when it is not already what the hook would
     # return as it is (an exact str, a str timestamp, an int amount in range): a Python
@@ -329,18 +383,30 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
         if raw.__class__ is not dict:
             msg = "expected a JSON object for BankAccount"
             raise InvalidValueError(msg)
-        bank = new(BankAccount)
+        bank = new(building_bank)
         value = raw["account"]
-        set_account(bank, value if value.__class__ is str else str_(value, str))
+        bank.account = value if value.__class__ is str else str_(value, str)
         value = raw.get("name")
-        set_name(bank, value if value.__class__ is str else opt_str(value, None))
+        bank.name = value if value.__class__ is str else opt_str(value, None)
         value = raw.get("ifsc")
-        set_ifsc(bank, value if value.__class__ is str else opt_str(value, None))
+        bank.ifsc = value if value.__class__ is str else opt_str(value, None)
         value = raw.get("juspay_bank_code")
-        set_code(bank, value if value.__class__ is str else opt_str(value, None))
+        bank.juspay_bank_code = value if value.__class__ is str else opt_str(value, None)
         value = raw.get("bank_name")
-        set_bank_name(bank, value if value.__class__ is str else opt_str(value, None))
+        bank.bank_name = value if value.__class__ is str else opt_str(value, None)
+        bank.__class__ = bank_class
         return bank
+
+    def account_details(raw: Any) -> AccountDetails:  # noqa: ANN401 - JSON
+        if raw.__class__ is not dict:
+            msg = "expected a JSON object for AccountDetails"
+            raise InvalidValueError(msg)
+        details = new(building_details)
+        value = raw.get("vpa")
+        details.vpa = value if value.__class__ is str else opt_str(value, None)
+        details.bank_account = bank_account(raw.get("bank_account"))
+        details.__class__ = details_class
+        return details
 
     def structure(data: Any, _: type[CustomerAccount]) -> CustomerAccount:  # noqa: ANN401 - JSON
         if data.__class__ is not dict:
@@ -354,52 +420,49 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
             or "validation_amount" not in data
         ):
             data = _strip_keys(data)
-        raw_details = data["account_details"]
-        if raw_details.__class__ is not dict:
-            msg = "expected a JSON object for AccountDetails"
-            raise InvalidValueError(msg)
-        details = new(AccountDetails)
-        value = raw_details.get("vpa")
-        set_vpa(details, value if value.__class__ is str else opt_str(value, None))
-        set_bank_account(details, bank_account(raw_details.get("bank_account")))
-        account = new(CustomerAccount)
+        details = account_details(data["account_details"])
+        account = new(building_account)
         value = data["customer_account_id"]
-        set_id(account, value if value.__class__ is str else str_(value, str))
+        account.customer_account_id = value if value.__class__ is str else str_(value, str)
         value = data["customer_id"]
-        set_customer(account, value if value.__class__ is str else str_(value, str))
-        set_details(account, details)
+        account.customer_id = value if value.__class__ is str else str_(value, str)
+        account.account_details = details
         value = data["validation_status"]
-        set_status(
-            account, statuses.get(value, value) if value.__class__ is str else status(value, None)
+        account.validation_status = (
+            statuses.get(value, value) if value.__class__ is str else status(value, None)
         )
         value = data["date_created"]
         try:
             moment = from_iso(value)
         except (TypeError, ValueError):
             moment = when(value, None)  # refuses, or reads it with stray spaces
-        set_created(account, moment if moment.tzinfo is not None else moment.replace(tzinfo=utc))
+        account.date_created = moment if moment.tzinfo is not None else moment.replace(tzinfo=utc)
         value = data.get("currency")
-        set_currency(account, value if value.__class__ is str else opt_str(value, None))
+        account.currency = value if value.__class__ is str else opt_str(value, None)
         value = data.get("validation_amount")
-        set_amount(
-            account,
-            money(value)
-            if value.__class__ is int and -limit < value < limit
-            else opt_amount(value, None),
-        )
+        if value.__class__ is int and 0 <= value < SMALL_AMOUNTS:
+            account.validation_amount = small_amounts[value]
+        elif value.__class__ is int and -limit < value < limit:
+            account.validation_amount = money(value)
+        else:
+            account.validation_amount = opt_amount(value, None)
         value = data.get("last_validated")
         if value.__class__ is str and value:
             try:
                 moment = from_iso(value)
             except ValueError:
                 moment = when(value, None)
-            set_validated(
-                account, moment if moment.tzinfo is not None else moment.replace(tzinfo=utc)
+            account.last_validated = (
+                moment if moment.tzinfo is not None else moment.replace(tzinfo=utc)
             )
         else:
-            set_validated(account, opt_when(value, None))
+            account.last_validated = opt_when(value, None)
+        account.__class__ = account_class
         return account
 
+    check_sets_fields(bank_account, bank_class)
+    check_sets_fields(account_details, details_class)
+    check_sets_fields(structure, account_class)
     return structure
 
 
