@@ -29,6 +29,7 @@ from juspay_accounts._stats import ClientStats
 from juspay_accounts._throttle import Throttle
 from juspay_accounts._tracing import make_tracing
 from juspay_accounts._transport import (
+    DEFAULT_KEEPALIVE_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_USER_AGENT,
     make_transport,
@@ -88,10 +89,15 @@ class AccountsClient(Walks):
             transport: :class:`juspay_accounts.testing.MockTransport` in tests, or your
             own. The client still counts, redacts, retries and rate-limits; it never
             closes a transport it was given. Not with ``session``, ``proxy``,
-            ``trust_env``, ``ssl_context``, ``max_connections`` or ``max_response_bytes``,
-            which configure the aiohttp transport.
+            ``trust_env``, ``ssl_context``, ``max_connections``, ``keepalive_timeout`` or
+            ``max_response_bytes``, which configure the aiohttp transport.
         max_connections: The size of the connection pool of a session the client
             creates (ignored when ``session`` is given).
+        keepalive_timeout: Seconds an idle connection of a session the client creates
+            stays open for the next call (aiohttp's ``keepalive_timeout``: 15 by default;
+            ignored when ``session`` is given). A call after a longer gap opens a new
+            connection, paying TCP and TLS handshakes again: raise it when calls come less
+            often (see :doc:`/production`). A positive, finite number.
         user_agent: Replaces the default ``User-Agent``, which names this library,
             aiohttp and Python with their versions.
         max_response_bytes: The largest success body read (16 MiB by default), counted
@@ -169,6 +175,7 @@ class AccountsClient(Walks):
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
         max_connections: int = 100,
+        keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
         user_agent: str | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
@@ -204,6 +211,7 @@ class AccountsClient(Walks):
             proxy=proxy,
             trust_env=trust_env,
             ssl_context=ssl_context,
+            keepalive_timeout=keepalive_timeout,
         )
         self._retry = RetryPolicy() if retry is None else retry
         given: object = rate_limit  # checked at run time too: a number is an easy mistake

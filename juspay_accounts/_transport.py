@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import platform
 from typing import TYPE_CHECKING, Final
 
@@ -53,12 +54,40 @@ if TYPE_CHECKING:
     from juspay_accounts._request import Request
     from juspay_accounts._seam import AsyncTransport, Wire
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_USER_AGENT", "Transport", "make_transport"]
+__all__ = [
+    "DEFAULT_KEEPALIVE_TIMEOUT",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_USER_AGENT",
+    "Transport",
+    "check_keepalive_timeout",
+    "make_transport",
+]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 """The largest success body the client reads (16 MiB); a larger one is refused unread."""
 
 _DEFAULT_MAX_CONNECTIONS: Final = 100  # AccountsClient(max_connections=...)'s default
+
+DEFAULT_KEEPALIVE_TIMEOUT: Final = 15.0
+"""Seconds an idle connection of the client's own pool stays open: aiohttp's default."""
+
+
+def check_keepalive_timeout(seconds: float) -> float:
+    """``seconds`` as a float, if it is a positive, finite number of seconds; else raise.
+
+    Raises:
+        TypeError: ``seconds`` is not a number (a bool is not one here).
+        ValueError: ``seconds`` is not positive, or not finite (aiohttp schedules the
+            closing of idle connections at that time).
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        msg = f"keepalive_timeout must be a number of seconds, got {type(seconds).__name__}"
+        raise TypeError(msg)
+    if not 0 < seconds < math.inf:  # also refuses NaN
+        msg = f"keepalive_timeout must be a positive, finite number of seconds, got {seconds!r}"
+        raise ValueError(msg)
+    return float(seconds)
+
 
 _ERROR_BODY_BYTES: Final = 64 * 1024
 """How much of an error body is read: enough for any Juspay error, little of a proxy's page."""
@@ -92,6 +121,8 @@ class Transport:
             the API key's header).
         ssl_context: The TLS settings of the own session (a private CA, a client
             certificate); it must verify certificates and host names.
+        keepalive_timeout: Seconds an idle connection of the own session's pool stays
+            open (checked with :func:`check_keepalive_timeout`).
 
     Raises:
         ValueError: ``max_connections`` or ``max_response_bytes`` is below 1, the
@@ -107,6 +138,7 @@ class Transport:
         "_closed_event",
         "_closer",
         "_given",
+        "_keepalive_timeout",
         "_loop",
         "_max_connections",
         "_max_response_bytes",
@@ -128,6 +160,7 @@ class Transport:
         proxy: str | None,
         trust_env: bool,
         ssl_context: ssl.SSLContext | None,
+        keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
     ) -> None:
         """Check the limits; no session is created yet."""
         if max_connections < 1:
@@ -160,6 +193,7 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed_event = asyncio.Event()  # binds to a loop only when first waited on
         self._max_connections = max_connections
+        self._keepalive_timeout = check_keepalive_timeout(keepalive_timeout)
         self._max_response_bytes = max_response_bytes
         self._timeout = timeout
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
@@ -266,7 +300,11 @@ class Transport:
             proxy = await asyncio.to_thread(proxy_from_env, url)  # may read files, as aiohttp
             self._proxy_secrets = _credentials(proxy)
         # ssl=True: aiohttp's default context, which verifies.
-        connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._ssl_context or True)
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            ssl=self._ssl_context or True,
+            keepalive_timeout=self._keepalive_timeout,
+        )
         session = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), proxy=proxy
         )
@@ -418,13 +456,14 @@ def make_transport(
     proxy: str | None,
     trust_env: bool,
     ssl_context: ssl.SSLContext | None,
+    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
 ) -> Wire:
     """The client's transport: the one it was given, or its own aiohttp one.
 
     Raises:
         ValueError: a ``transport`` is given with one of the aiohttp transport's settings
             (``session``, ``proxy``, ``trust_env``, ``ssl_context``, ``max_connections``,
-            ``max_response_bytes``): they would be silently ignored.
+            ``keepalive_timeout``, ``max_response_bytes``): they would be silently ignored.
         TypeError: ``transport`` has no async ``send`` method.
     """
     if transport is None:
@@ -436,6 +475,7 @@ def make_transport(
             proxy=proxy,
             trust_env=trust_env,
             ssl_context=ssl_context,
+            keepalive_timeout=keepalive_timeout,
         )
     ignored = [
         name
@@ -445,6 +485,7 @@ def make_transport(
             ("trust_env", trust_env, False),
             ("ssl_context", ssl_context, None),
             ("max_connections", max_connections, _DEFAULT_MAX_CONNECTIONS),
+            ("keepalive_timeout", keepalive_timeout, DEFAULT_KEEPALIVE_TIMEOUT),
             ("max_response_bytes", max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES),
         )
         if value != default

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from aiohttp import web
 import aioresponses.core
 import hypothesis
 import pytest
@@ -188,3 +189,56 @@ def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     else:
         monkeypatch.setattr(_response, "_loads", _response._loads_stdlib)
     return str(request.param)
+
+
+class StaticServer:
+    """A loopback HTTP server that answers every request with one body, counting connections.
+
+    ``body`` may be changed between requests; :attr:`connections` counts the TCP connections
+    the server accepted (a client that reuses a kept-alive connection opens none).
+    """
+
+    def __init__(self) -> None:
+        """Nothing listens until :meth:`start`."""
+        self.body = b'{"list": [], "offset": 0, "count": 0, "total": 0}'
+        self.connections = 0
+        self.requests = 0
+        self.url = ""
+        self._server: asyncio.Server | None = None
+        self._handler: web.Server | None = None
+
+    async def _answer(self, _request: web.BaseRequest) -> web.Response:
+        self.requests += 1
+        return web.Response(body=self.body, content_type="application/json")
+
+    async def start(self) -> None:
+        """Listen on a free loopback port."""
+        handler = web.Server(self._answer, access_log=None)
+
+        def accept() -> asyncio.Protocol:
+            self.connections += 1
+            return handler()
+
+        self._handler = handler
+        self._server = await asyncio.get_running_loop().create_server(accept, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def close(self) -> None:
+        """Stop listening and close the connections still open."""
+        if self._server is not None:
+            self._server.close()
+        if self._handler is not None:
+            await self._handler.shutdown(0)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+@pytest_asyncio.fixture
+async def static_server() -> AsyncIterator[StaticServer]:
+    """A running :class:`StaticServer` (an empty page until its body is changed)."""
+    server = StaticServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
