@@ -9,11 +9,12 @@ been checked where it entered the library (:mod:`._client`), so nothing is check
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import functools
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import yarl
 
@@ -37,7 +38,28 @@ if TYPE_CHECKING:
     from juspay_accounts._sharing import Sharing
     from juspay_accounts._throttle import Throttle
 
-__all__ = ["PageFetcher"]
+__all__ = ["DECODE_OFF_LOOP_BYTES", "PageFetcher", "decode_page"]
+
+DECODE_OFF_LOOP_BYTES: Final = 256 * 1024
+"""A success body larger than this is decoded in a worker thread, not on the event loop.
+
+About 700 accounts, a few milliseconds of decoding: below it, the thread's hop costs more
+than the stall it saves. Above it, decoding (about 4 µs per account, 40 ms or more for a
+10,000-account customer) would stop every other task of the application for that long; in
+a thread, the event loop gets the GIL back every ``sys.getswitchinterval()`` (5 ms). See
+"Big customers" in docs/design.md.
+"""
+
+
+async def decode_page(
+    status: int, headers: Mapping[str, str], body: bytes, *, offset_sent: int | None
+) -> AccountPage:
+    """:func:`~juspay_accounts._response.decode_list_response`, off the loop for a large body."""
+    if len(body) > DECODE_OFF_LOOP_BYTES:
+        return await asyncio.to_thread(
+            _response.decode_list_response, status, headers, body, offset_sent=offset_sent
+        )
+    return _response.decode_list_response(status, headers, body, offset_sent=offset_sent)
 
 
 class PageFetcher:
@@ -153,6 +175,9 @@ class PageFetcher:
         async def attempt(time_limit: float | None) -> AccountPage:
             stats.requests += 1
             status, headers, body = await send(request, time_limit)
+            # decode_page() inlined: a coroutine per page costs more than this test.
+            if len(body) > DECODE_OFF_LOOP_BYTES:
+                return await decode_page(status, headers, body, offset_sent=offset)
             return _response.decode_list_response(status, headers, body, offset_sent=offset)
 
         tracing = self.tracing
@@ -172,7 +197,7 @@ class PageFetcher:
             run = tracing.attempts(
                 span,
                 count_and_send,
-                functools.partial(_response.decode_list_response, offset_sent=offset),
+                functools.partial(decode_page, offset_sent=offset),
             )
         try:
             page = await call_with_retries(

@@ -319,7 +319,7 @@ class Tracing:
         self,
         call: Span,
         send: Callable[[float | None], Awaitable[tuple[int, Mapping[str, str], bytes]]],
-        decode: Callable[[int, Mapping[str, str], bytes], AccountPage],
+        decode: Callable[[int, Mapping[str, str], bytes], Awaitable[AccountPage]],
     ) -> Callable[[float | None], Awaitable[AccountPage]]:
         """Wrap one call's attempt so that each attempt is a ``CLIENT`` span under ``call``."""
         trace = otel_trace
@@ -359,7 +359,7 @@ class Tracing:
                     span.set_attribute("juspay.request_id", request_id)
                 if status >= 400:  # noqa: PLR2004 - the semantic conventions' error range
                     error = str(status)
-                return decode(status, headers, body)
+                return await decode(status, headers, body)
             except Exception as exc:
                 error = error or _error_type(exc)
                 raise
