@@ -138,8 +138,8 @@ def test_a_field_added_to_a_model_must_be_set_by_its_builder(
     with pytest.raises(TypeError) as info:
         _fast_account_hook()
     assert (
-        "_fast_account_hook.<locals>.bank_account must set exactly the fields of WithMore: "
-        "not set: branch; not fields: none"
+        "_fast_account_hook.<locals>.structure must set exactly the fields of CustomerAccount, "
+        "AccountDetails, WithMore: not set: branch; not fields: none"
     ) == str(info.value)
 
 
