@@ -192,6 +192,8 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --instructions`` counts instructions per lookup under valgrind
     instead (plain and with orjson, on asyncio and uvloop) and writes that section of
     docs/performance.md; ``-- --instructions --smoke`` runs it tiny and writes nothing.
+    ``nox -s bench -- --scenarios`` runs the scenarios over TLS with 10-20 ms answers (a
+    fan-out, idle gaps, a big customer) and prints their tables; ``--smoke`` runs them tiny.
     """
     session.install(".[fast]")
     session.install(*nox.project.dependency_groups(PYPROJECT, "bench"))
@@ -200,6 +202,9 @@ def bench(session: nox.Session) -> None:
         if "--output" not in args:
             args += ["--output", "docs/performance.md"]
         session.run("python", "tests/benchmarks/instructions.py", *args)
+        return
+    if session.posargs[:1] == ["--scenarios"]:
+        session.run("python", "tests/benchmarks/scenarios.py", *session.posargs[1:])
         return
     args = session.posargs or ["--output", "docs/performance.md"]
     session.run("python", "tests/benchmarks/run.py", *args)

@@ -88,11 +88,14 @@ HEADERS = _request.build_list_request(
 
 
 @contextlib.contextmanager
-def server() -> Iterator[str]:
-    """Start the static responder in its own process; yield its base URL."""
+def server(*options: str) -> Iterator[str]:
+    """Start the static responder in its own process; yield its base URL.
+
+    ``options`` are server.py's (``--tls CERT KEY``: the URL is then https).
+    """
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "server.py")], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(HERE / "server.py"), *options], stdout=subprocess.PIPE, text=True
     )
     if len(cores) >= 2:
         # The server on one core, the measured client on another: less scheduler noise.
@@ -104,7 +107,8 @@ def server() -> Iterator[str]:
         if not line.startswith("PORT "):
             msg = f"the benchmark server did not start: {line!r}"
             raise RuntimeError(msg)
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
+        scheme = "https" if "--tls" in options else "http"
+        yield f"{scheme}://127.0.0.1:{int(line.split()[1])}"
     finally:
         process.terminate()
         process.wait(10)

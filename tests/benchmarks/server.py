@@ -4,16 +4,23 @@ Serves ``GET /customers/{id}/customer-accounts/list`` with realistic bodies and 
 work per request as possible, so that the client being measured is what costs CPU:
 
 - ``big-<N>``: a customer with N accounts, paged by ``offset`` and ``count``;
-- any other id: a two-account page (the seed page of Juspay's reference).
+- any other id: a two-account page (the seed page of Juspay's reference);
+- ``/stats``: ``{"connections": N, "handshakes": N}``, the TCP connections accepted and the
+  TLS handshakes begun since start (what a client opened, counted where it cannot hide).
 
+``--tls CERT KEY`` serves HTTPS with that certificate chain and key; ``--latency LOW HIGH``
+delays every answer by a random 10-20 ms (or whatever is given), as a far server would.
 Prints ``PORT <n>`` once it listens, then serves until killed.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 import json
+import random
+import ssl
 import sys
 
 from aiohttp import web
@@ -78,8 +85,17 @@ def big_page(total: int, offset: int, count: int) -> bytes:
     )
 
 
+STATS = {"connections": 0, "handshakes": 0}
+LATENCY: tuple[float, float] | None = None
+_RANDOM = random.Random(0)
+
+
 async def handle(request: web.BaseRequest) -> web.Response:
     """Answer like Juspay's list endpoint, from precomputed bytes."""
+    if request.raw_path == "/stats":
+        return web.Response(body=json.dumps(STATS).encode(), content_type="application/json")
+    if LATENCY is not None:
+        await asyncio.sleep(_RANDOM.uniform(*LATENCY))
     parts = request.raw_path.split("?", 1)[0].split("/")
     customer = parts[2] if len(parts) == 5 else ""
     if customer.startswith("big-"):
@@ -94,19 +110,45 @@ async def handle(request: web.BaseRequest) -> web.Response:
     )
 
 
-async def main() -> None:
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server context for ``cert`` (a chain in PEM) and ``key``, counting handshakes."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    def hello(*_: object) -> None:
+        STATS["handshakes"] += 1  # every ClientHello, before any HTTP
+
+    context.sni_callback = hello
+    return context
+
+
+async def main(argv: list[str]) -> None:
     """Serve on a free loopback port until killed."""
+    global LATENCY  # noqa: PLW0603 - set once, before serving
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--latency", nargs=2, type=float, metavar=("LOW", "HIGH"))
+    args = parser.parse_args(argv)
+    LATENCY = tuple(args.latency) if args.latency else None
     server = web.Server(handle, access_log=None)
-    runner = web.ServerRunner(server, handle_signals=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    print(f"PORT {runner.addresses[0][1]}", flush=True)
+
+    def accept() -> asyncio.Protocol:
+        STATS["connections"] += 1
+        return server()
+
+    listening = await asyncio.get_running_loop().create_server(
+        accept,
+        "127.0.0.1",
+        0,
+        backlog=1024,
+        ssl=tls_context(*args.tls) if args.tls else None,
+    )
+    print(f"PORT {listening.sockets[0].getsockname()[1]}", flush=True)
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
     try:
-        asyncio.run(main())
+        asyncio.run(main(sys.argv[1:]))
     except KeyboardInterrupt:
         sys.exit(0)
