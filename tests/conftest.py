@@ -13,11 +13,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from aiohttp import web
 import aioresponses.core
 import hypothesis
 import pytest
 import pytest_asyncio
+from aiohttp import web
 
 import juspay_accounts as ja
 from juspay_accounts import _response

@@ -1,4 +1,4 @@
-"""keepalive_timeout: how long an idle connection of the client's own pool waits for the next call."""
+"""keepalive_timeout: how long an idle connection of the client's pool waits for the next call."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ LONG_GAP = 0.45
 async def test_a_call_within_the_keepalive_reuses_the_connection(
     static_server: StaticServer,
 ) -> None:
-    """After a gap shorter than keepalive_timeout no connection is opened; after a longer one, one is."""
+    """A gap shorter than keepalive_timeout opens no connection; a longer one opens one."""
     async with ja.AccountsClient(
         "key", base_url=static_server.url, keepalive_timeout=KEEPALIVE
     ) as client:

@@ -113,7 +113,9 @@ async def fan_out(impl: str, base: str, cafile: str, customers: int) -> dict[str
     return {"cpu_us": cpu / customers * 1e6, "wall_s": wall}
 
 
-async def idle_gap(impl: str, base: str, cafile: str, calls: int, keepalive: float) -> dict[str, float]:
+async def idle_gap(
+    impl: str, base: str, cafile: str, calls: int, keepalive: float
+) -> dict[str, float]:
     """``calls`` lookups, each after an idle gap; client CPU µs per call (the gaps cost none)."""
     client = _client(impl, base, cafile, limit=1, keepalive=keepalive)
     await _lookup(impl, client, "cst_first")  # the first connection, counted apart
@@ -183,7 +185,9 @@ async def big_walk(impl: str, base: str, cafile: str, small: int) -> dict[str, f
     }
 
 
-def child(scenario: str, impl: str, base: str, cafile: str, size: int, extra: str, orjson: bool) -> None:  # noqa: FBT001 - from the command line
+def child(
+    scenario: str, impl: str, base: str, cafile: str, size: int, extra: str, orjson: bool
+) -> None:
     """Run one measurement and print its figures as JSON on the last line."""
     if not orjson:
         sys.modules["orjson"] = None  # type: ignore[assignment]  # as on a plain install
@@ -207,7 +211,9 @@ def _server_stats(base: str, cafile: str) -> dict[str, int]:
     return stats
 
 
-def _run_child(scenario: str, impl: str, base: str, cafile: str, size: int, extra: str, *, orjson: bool) -> dict[str, float]:
+def _run_child(
+    scenario: str, impl: str, base: str, cafile: str, size: int, extra: str, *, orjson: bool
+) -> dict[str, float]:
     """One measurement in a fresh process, with the server's counts around it."""
     before = _server_stats(base, cafile)
     command = [sys.executable, __file__, "--child", scenario, impl, base, cafile, str(size), extra]
@@ -225,7 +231,9 @@ def _run_child(scenario: str, impl: str, base: str, cafile: str, size: int, extr
     figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
     # Less the two /stats requests' own connections (urllib opens one each).
     figures.setdefault("connections", after["connections"] - before["connections"] - 1)
-    figures.setdefault("handshakes", after["handshakes"] - before["handshakes"] - (1 if cafile else 0))
+    figures.setdefault(
+        "handshakes", after["handshakes"] - before["handshakes"] - (1 if cafile else 0)
+    )
     return figures
 
 
@@ -236,18 +244,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from run import server  # noqa: PLC0415 - the benchmarks' own module
 
     customers, calls, small = (200, 3, 40) if args.smoke else (2000, 8, 400)
-    plan: list[tuple[str, str, str, int, str]] = []  # (label, scenario, impl, size, extra)
-    for impl in IMPLS:
-        plan.append((f"fan_out/{impl}", "fan_out", impl, customers, ""))
-    for impl in IMPLS:
-        plan.append((f"fan_out_plain/{impl}", "fan_out_plain", impl, customers, ""))
+    # Each measurement: its label, the scenario, the client, its size and one more argument.
+    plan: list[tuple[str, str, str, int, str]] = [
+        (f"{scenario}/{impl}", scenario, impl, customers, "")
+        for scenario in ("fan_out", "fan_out_plain")
+        for impl in IMPLS
+    ]
     plan += [
         ("idle_gap/library/short", "idle_gap", "library", calls, str(SHORT_KEEPALIVE)),
         ("idle_gap/library/long", "idle_gap", "library", calls, str(LONG_KEEPALIVE)),
         ("idle_gap/aiohttp/short", "idle_gap", "aiohttp", calls, str(SHORT_KEEPALIVE)),
     ]
-    for impl in IMPLS:
-        plan.append((f"big_walk/{impl}", "big_walk", impl, small, ""))
+    plan += [(f"big_walk/{impl}", "big_walk", impl, small, "") for impl in IMPLS]
     results: dict[str, list[dict[str, float]]] = {label: [] for label, *_ in plan}
     with tempfile.TemporaryDirectory() as directory:
         ca = trustme.CA()
@@ -260,11 +268,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         with server("--tls", str(chain), str(key), *latency) as tls, server(*latency) as plain:
             for _ in range(args.rounds):
                 for label, scenario, impl, size, extra in plan:
-                    base, trusted = (plain, "") if scenario == "fan_out_plain" else (tls, str(cafile))
+                    base, trusted = (
+                        (plain, "") if scenario == "fan_out_plain" else (tls, str(cafile))
+                    )
                     results[label].append(
                         _run_child(scenario, impl, base, trusted, size, extra, orjson=args.orjson)
                     )
-    return {"rounds": args.rounds, "customers": customers, "calls": calls, "small": small, "results": results}
+    return {
+        "rounds": args.rounds,
+        "customers": customers,
+        "calls": calls,
+        "small": small,
+        "results": results,
+    }
 
 
 def _median(runs: list[dict[str, float]], key: str) -> tuple[float, float]:
@@ -287,7 +303,10 @@ def report(figures: dict[str, Any]) -> str:
         return f"{_median(r[a], key)[0] / _median(r[b], key)[0]:.2f}x"
 
     lines = [
-        f"Fan-out of {figures['customers']:,} customers at concurrency {CONCURRENCY}, from a cold client, answers after 10-20 ms:",
+        (
+            f"Fan-out of {figures['customers']:,} customers at concurrency {CONCURRENCY}, "
+            "from a cold client, answers after 10-20 ms:"
+        ),
         "",
         f"| transport | figure | {lib} | {raw} | library / aiohttp |",
         "| --- | --- | --- | --- | --- |",
@@ -300,12 +319,16 @@ def report(figures: dict[str, Any]) -> str:
             ("connections", "connections opened", ".0f"),
         ):
             shown = ratio(a, b, key) if key != "connections" else ""
-            lines.append(f"| {transport} | {label} | {_cell(r[a], key, fmt)} | {_cell(r[b], key, fmt)} | {shown} |")
+            lines.append(
+                f"| {transport} | {label} | {_cell(r[a], key, fmt)} | {_cell(r[b], key, fmt)} | {shown} |"
+            )
     lines += [
         "",
-        f"Sequential calls over TLS, each after {GAP} s idle ({figures['calls']} calls; a keep-alive of "
-        f"{SHORT_KEEPALIVE} s stands in for aiohttp's 15 s default, {LONG_KEEPALIVE} s for a longer "
-        "`keepalive_timeout`):",
+        (
+            f"Sequential calls over TLS, each after {GAP} s idle ({figures['calls']} calls; a "
+            f"keep-alive of {SHORT_KEEPALIVE} s stands in for aiohttp's 15 s default, "
+            f"{LONG_KEEPALIVE} s for a longer `keepalive_timeout`):"
+        ),
         "",
         "| client | keep-alive | TLS handshakes per call | client CPU per call (µs) |",
         "| --- | --- | --- | --- |",
@@ -322,8 +345,10 @@ def report(figures: dict[str, Any]) -> str:
     a, b = "big_walk/library", "big_walk/aiohttp"
     lines += [
         "",
-        f"A customer with {BIG:,} accounts (3.6 MB) walked during {figures['small']} small lookups at "
-        "concurrency 16, over TLS:",
+        (
+            f"A customer with {BIG:,} accounts (3.6 MB) walked during {figures['small']} small "
+            "lookups at concurrency 16, over TLS:"
+        ),
         "",
         f"| figure | {lib} | {raw} | library / aiohttp |",
         "| --- | --- | --- | --- |",
@@ -333,11 +358,15 @@ def report(figures: dict[str, Any]) -> str:
         ("p50_ms", "small lookups' latency, median (ms)"),
         ("p99_ms", "small lookups' latency, 99th centile (ms)"),
     ):
-        lines.append(f"| {label} | {_cell(r[a], key, '.1f')} | {_cell(r[b], key, '.1f')} | {ratio(a, b, key)} |")
+        lines.append(
+            f"| {label} | {_cell(r[a], key, '.1f')} | {_cell(r[b], key, '.1f')} | {ratio(a, b, key)} |"
+        )
     lines += [
         "",
-        f"Medians of {figures['rounds']} interleaved rounds, ± half the spread; Python "
-        f"{platform.python_version()}, each run in a fresh process.",
+        (
+            f"Medians of {figures['rounds']} interleaved rounds, ± half the spread; Python "
+            f"{platform.python_version()}, each run in a fresh process."
+        ),
     ]
     return "\n".join(lines)
 

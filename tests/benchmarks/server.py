@@ -87,7 +87,7 @@ def big_page(total: int, offset: int, count: int) -> bytes:
 
 STATS = {"connections": 0, "handshakes": 0}
 LATENCY: tuple[float, float] | None = None
-_RANDOM = random.Random(0)
+_RANDOM = random.Random(0)  # noqa: S311 - latency, not a secret
 
 
 async def handle(request: web.BaseRequest) -> web.Response:
