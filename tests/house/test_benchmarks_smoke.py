@@ -112,3 +112,33 @@ def test_instruction_child_refuses_the_wrong_decoder(monkeypatch: pytest.MonkeyP
 
     with pytest.raises(RuntimeError, match="decodes with orjson, expected plain"):
         instructions.child("library", "sequential", 1, "http://127.0.0.1:9", "asyncio", "plain")
+
+
+SCENARIOS = Path(__file__).parent / "benchmarks" / "scenarios.py"
+
+
+def test_scenarios_run_over_tls_at_tiny_sizes(tmp_path: Path) -> None:
+    """`scenarios.py --smoke` really speaks TLS, and counts what the keep-alive saves."""
+    figures = tmp_path / "scenarios.json"
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, "-W", "error", str(SCENARIOS), "--smoke", "--json", str(figures)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert 0 == done.returncode, done.stderr
+    assert "| TLS | client CPU per customer" in done.stdout
+    results = json.loads(figures.read_text())["results"]
+    for impl in ("library", "aiohttp"):
+        (tls,) = results[f"fan_out/{impl}"]
+        (plain,) = results[f"fan_out_plain/{impl}"]
+        # A cold fan-out at concurrency 64 opens 64 connections, each with its handshake.
+        assert (64, 64) == (tls["connections"], tls["handshakes"])
+        assert (64, 0) == (plain["connections"], plain["handshakes"])
+        (walk,) = results[f"big_walk/{impl}"]
+        assert 0 < walk["stall_ms"]
+    (short,) = results["idle_gap/library/short"]
+    (long_,) = results["idle_gap/library/long"]
+    assert 1.0 == short["handshakes_per_call"]
+    assert 0.0 == long_["handshakes_per_call"]
