@@ -332,7 +332,8 @@ def page_builder() -> Callable[
         page.request_id = frozen.get("x-request-id")
         page.headers = frozen
         page.__class__ = AccountPage
-        return page
+        made: AccountPage = page
+        return made
 
     check_sets_fields(make, AccountPage)
     return make
@@ -459,7 +460,8 @@ def _fast_account_hook() -> Callable[[Any, type[CustomerAccount]], CustomerAccou
         else:
             account.last_validated = opt_when(value, None)
         account.__class__ = account_class
-        return account
+        made: CustomerAccount = account
+        return made
 
     check_sets_fields(structure, account_class, details_class, bank_class)
     return structure

@@ -88,11 +88,12 @@ def test_a_bad_keepalive_is_refused(value: object, error: type[Exception], messa
 def test_a_whole_number_of_seconds_is_accepted() -> None:
     """An int is a number of seconds too (kept as a float, as aiohttp takes it)."""
     client = ja.AccountsClient("key", keepalive_timeout=60)
-    assert 60.0 == client._transport._keepalive_timeout
+    transport: Any = client._transport
+    assert 60.0 == transport._keepalive_timeout
 
 
 def test_keepalive_with_a_transport_given_is_refused() -> None:
     """keepalive_timeout configures the client's own aiohttp transport: not with transport=."""
     mock = MockTransport(lambda _request: MockResponse(200, json={"list": []}))
-    with pytest.raises(ValueError, match="^keepalive_timeout configure the client's own"):
+    with pytest.raises(ValueError, match=r"^keepalive_timeout configure the client's own"):
         ja.AccountsClient("key", transport=mock, keepalive_timeout=60)
