@@ -332,7 +332,7 @@ class Tracing:
         sent = 0
 
         async def untraced(time_limit: float | None) -> AccountPage:
-            return decode(*await send(time_limit))
+            return await decode(*await send(time_limit))
 
         async def attempt(time_limit: float | None) -> AccountPage:
             nonlocal sent
