@@ -114,7 +114,7 @@ def test_instruction_child_refuses_the_wrong_decoder(monkeypatch: pytest.MonkeyP
         instructions.child("library", "sequential", 1, "http://127.0.0.1:9", "asyncio", "plain")
 
 
-SCENARIOS = Path(__file__).parent / "benchmarks" / "scenarios.py"
+SCENARIOS = Path(__file__).parents[1] / "benchmarks" / "scenarios.py"
 
 
 def test_scenarios_run_over_tls_at_tiny_sizes(tmp_path: Path) -> None:
