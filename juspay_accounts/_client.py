@@ -15,6 +15,7 @@ from juspay_accounts._config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_TIMEOUT,
     check_timeout,
+    make_transport,
     sharing_for,
 )
 from juspay_accounts._environments import api_key_from_environment, base_url_from_environment
@@ -32,7 +33,6 @@ from juspay_accounts._transport import (
     DEFAULT_KEEPALIVE_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_USER_AGENT,
-    make_transport,
 )
 from juspay_accounts._walks import Walks
 from juspay_accounts.exceptions import ClientClosedError

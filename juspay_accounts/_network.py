@@ -15,9 +15,12 @@ from typing import Final
 
 import yarl
 
+from juspay_accounts._redact import Secrets, proxy_secret_forms
+
 __all__ = [
     "check_proxy",
     "check_ssl_context",
+    "proxy_credentials",
     "proxy_from_env",
     "refuse_changed_ssl_context",
     "shown_proxy",
@@ -120,3 +123,12 @@ def proxy_from_env(url: yarl.URL) -> yarl.URL | None:
     except ValueError:
         _LOG.warning("ignoring the %s proxy from the environment: not a usable URL", url.scheme)
         return None
+
+
+def proxy_credentials(proxy: yarl.URL | None) -> Secrets | None:
+    """The forms of a proxy URL's credentials to keep out of answers, or ``None``."""
+    if proxy is None or (proxy.user is None and proxy.password is None):
+        return None
+    return proxy_secret_forms(
+        proxy.user or "", proxy.password or "", proxy.raw_user or "", proxy.raw_password or ""
+    )

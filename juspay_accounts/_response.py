@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import cattrs
 
+from juspay_accounts._builders import page_builder
 from juspay_accounts._converter import (
     InvalidValueError,
     OutOfRangeNumber,
     describe_errors,
     make_converter,
-    page_builder,
 )
 from juspay_accounts._models import AccountPage, CustomerAccount
 from juspay_accounts.exceptions import (

@@ -26,6 +26,7 @@ from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request
 from juspay_accounts._network import (
     check_proxy,
     check_ssl_context,
+    proxy_credentials,
     proxy_from_env,
     refuse_changed_ssl_context,
     shown_proxy,
@@ -33,11 +34,9 @@ from juspay_accounts._network import (
 from juspay_accounts._redact import (
     Secrets,
     joined_secrets,
-    proxy_secret_forms,
     redact_answer,
     redact_text,
 )
-from juspay_accounts._seam import GivenTransport
 from juspay_accounts._version import __version__
 from juspay_accounts.exceptions import (
     ClientClosedError,
@@ -52,21 +51,20 @@ if TYPE_CHECKING:
     import yarl
 
     from juspay_accounts._request import Request
-    from juspay_accounts._seam import AsyncTransport, Wire
 
 __all__ = [
     "DEFAULT_KEEPALIVE_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_USER_AGENT",
     "Transport",
     "check_keepalive_timeout",
-    "make_transport",
 ]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 """The largest success body the client reads (16 MiB); a larger one is refused unread."""
 
-_DEFAULT_MAX_CONNECTIONS: Final = 100  # AccountsClient(max_connections=...)'s default
+DEFAULT_MAX_CONNECTIONS: Final = 100  # AccountsClient(max_connections=...)'s default
 
 DEFAULT_KEEPALIVE_TIMEOUT: Final = 15.0
 """Seconds an idle connection of the client's own pool stays open: aiohttp's default."""
@@ -183,7 +181,7 @@ class Transport:
             raise ValueError(msg)
         self._proxy = check_proxy(proxy)
         # The forms of the proxy's credentials, kept out of answers as the key is (_redact).
-        self._proxy_secrets = _credentials(self._proxy)
+        self._proxy_secrets = proxy_credentials(self._proxy)
         self._trust_env = bool(trust_env)
         self._ssl_context = check_ssl_context(ssl_context)
         self._given = session
@@ -298,7 +296,7 @@ class Transport:
         proxy = self._proxy
         if proxy is None and self._trust_env:
             proxy = await asyncio.to_thread(proxy_from_env, url)  # may read files, as aiohttp
-            self._proxy_secrets = _credentials(proxy)
+            self._proxy_secrets = proxy_credentials(proxy)
         # ssl=True: aiohttp's default context, which verifies.
         connector = aiohttp.TCPConnector(
             limit=self._max_connections,
@@ -444,65 +442,3 @@ class Transport:
             errors=(f"body larger than {self._max_response_bytes} bytes @ $",),
             request_id=None if request_id is None else redact_text(request_id, secrets.text),
         )
-
-
-def make_transport(
-    transport: AsyncTransport | None,
-    *,
-    session: aiohttp.ClientSession | None,
-    max_connections: int,
-    timeout: float | None,
-    max_response_bytes: int,
-    proxy: str | None,
-    trust_env: bool,
-    ssl_context: ssl.SSLContext | None,
-    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
-) -> Wire:
-    """The client's transport: the one it was given, or its own aiohttp one.
-
-    Raises:
-        ValueError: a ``transport`` is given with one of the aiohttp transport's settings
-            (``session``, ``proxy``, ``trust_env``, ``ssl_context``, ``max_connections``,
-            ``keepalive_timeout``, ``max_response_bytes``): they would be silently ignored.
-        TypeError: ``transport`` has no async ``send`` method.
-    """
-    if transport is None:
-        return Transport(
-            session=session,
-            max_connections=max_connections,
-            timeout=timeout,
-            max_response_bytes=max_response_bytes,
-            proxy=proxy,
-            trust_env=trust_env,
-            ssl_context=ssl_context,
-            keepalive_timeout=keepalive_timeout,
-        )
-    ignored = [
-        name
-        for name, value, default in (
-            ("session", session, None),
-            ("proxy", proxy, None),
-            ("trust_env", trust_env, False),
-            ("ssl_context", ssl_context, None),
-            ("max_connections", max_connections, _DEFAULT_MAX_CONNECTIONS),
-            ("keepalive_timeout", keepalive_timeout, DEFAULT_KEEPALIVE_TIMEOUT),
-            ("max_response_bytes", max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES),
-        )
-        if value != default
-    ]
-    if ignored:
-        msg = (
-            f"{', '.join(ignored)} configure the client's own aiohttp transport: with "
-            "transport= given, configure that transport instead"
-        )
-        raise ValueError(msg)
-    return GivenTransport(transport)
-
-
-def _credentials(proxy: yarl.URL | None) -> Secrets | None:
-    """The forms of a proxy URL's credentials to keep out of answers, or ``None``."""
-    if proxy is None or (proxy.user is None and proxy.password is None):
-        return None
-    return proxy_secret_forms(
-        proxy.user or "", proxy.password or "", proxy.raw_user or "", proxy.raw_password or ""
-    )

@@ -14,13 +14,8 @@ import pytest
 
 import juspay_accounts as ja
 from juspay_accounts import _converter
-from juspay_accounts._converter import (
-    SMALL_AMOUNTS,
-    _fast_account_hook,
-    building_class,
-    check_sets_fields,
-    page_builder,
-)
+from juspay_accounts._builders import building_class, check_sets_fields, page_builder
+from juspay_accounts._converter import SMALL_AMOUNTS, _fast_account_hook
 
 MODELS = (ja.AccountPage, ja.CustomerAccount, ja.AccountDetails, ja.BankAccount)
 
