@@ -133,10 +133,11 @@ def test_a_field_added_to_a_model_must_be_set_by_its_builder(
     monkeypatch.setattr(_converter, "BankAccount", WithMore)
     with pytest.raises(TypeError) as info:
         _fast_account_hook()
-    assert (
-        "_fast_account_hook.<locals>.structure must set exactly the fields of CustomerAccount, "
-        "AccountDetails, WithMore: not set: branch; not fields: none"
-    ) == str(info.value)
+    # The builder's own name is not the point (mutmut renames it): what it must set is.
+    assert str(info.value).endswith(
+        "must set exactly the fields of CustomerAccount, AccountDetails, WithMore: "
+        "not set: branch; not fields: none"
+    )
 
 
 def test_a_builder_must_give_back_the_real_class() -> None:
