@@ -85,6 +85,10 @@ async def _longest_stall(work: Callable[[], Awaitable[int]]) -> tuple[float, int
     return longest, result
 
 
+# In the slow group (nox -s slow, in CI), which runs without coverage: coverage's tracer
+# multiplies the loop thread's own CPU time (reading 3.6 MB of body), which is what is
+# measured, and pushed it past 50 ms on a loaded machine (52-54 ms on 3.12 and 3.13).
+@pytest.mark.slow
 @pytest.mark.asyncio
 @pytest.mark.parametrize("traced", [False, True], ids=["untraced", "traced"])
 async def test_walking_a_10000_account_customer_never_stalls_the_loop_50_ms(
