@@ -206,3 +206,101 @@ def test_a_meter_provider_that_is_not_one_is_refused() -> None:
         ja.AccountsClient(KEY, meter_provider=object())
     with pytest.raises(TypeError, match="Observer"):
         ja.AccountsClient(KEY, observers=[object()])  # type: ignore[list-item]
+
+
+@pytest.mark.asyncio
+async def test_request_events_say_what_failed_and_for_whom() -> None:
+    """No answer: the exception's class and no status; a 400: "400"; the customer; a duration."""
+    recorder = Recorder()
+
+    def handler(request: MockRequest) -> MockResponse:
+        if "cst_down" in request.url:
+            raise ja.APIConnectionError("reset")
+        return MockResponse(400, json={"status": "Bad Request"})
+
+    async with ja.AccountsClient(
+        KEY,
+        transport=MockTransport(handler),
+        retry=ja.RetryPolicy.disabled(),
+        observers=[recorder],
+    ) as client:
+        with pytest.raises(ja.APIConnectionError):
+            await client.list_accounts("cst_down")
+        with pytest.raises(ja.BadRequestError):
+            await client.list_accounts("cst_bad")
+    down, bad = [e for kind, e in recorder.events if kind == "request"]
+    assert ("cst_down", None, "APIConnectionError") == (
+        down.customer_id,  # type: ignore[attr-defined]
+        down.status,  # type: ignore[attr-defined]
+        down.error_type,  # type: ignore[attr-defined]
+    )
+    assert ("cst_bad", 400, "400") == (
+        bad.customer_id,  # type: ignore[attr-defined]
+        bad.status,  # type: ignore[attr-defined]
+        bad.error_type,  # type: ignore[attr-defined]
+    )
+    assert 0.0 <= bad.duration < 5.0  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_an_observed_request_keeps_its_time_limit() -> None:
+    """With observers, each attempt still gets the client's time limit."""
+    limits: list[float | None] = []
+
+    class Recording:
+        async def send(
+            self,
+            request: ja.TransportRequest,
+            timeout: float | None,  # noqa: ASYNC109 - the seam's signature
+        ) -> ja.TransportResponse:
+            del request
+            limits.append(timeout)
+            return ja.TransportResponse(200, {"content-type": "application/json"}, b"{}")
+
+    async with ja.AccountsClient(
+        KEY, transport=Recording(), timeout=7.0, observers=[Recorder()]
+    ) as client:
+        with pytest.raises(ja.ResponseValidationError):
+            await client.list_accounts("cst_1")
+    assert [7.0] == limits
+
+
+@pytest.mark.asyncio
+async def test_the_warning_names_the_observer_and_its_method(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The one WARNING for a broken observer says which observer, in which method."""
+
+    class Fussy(ja.Observer):
+        def on_retry(self, event: ja.RetryEvent) -> None:
+            raise KeyError(event.attempt)
+
+    async with ja.AccountsClient(
+        KEY, transport=failing_then_ok(1), retry=NO_WAIT, observers=[Fussy()]
+    ) as client:
+        await client.list_accounts("cst_1")
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "Fussy" in warning
+    assert "on_retry" in warning
+    assert "KeyError" in warning
+
+
+@pytest.mark.asyncio
+async def test_a_coalesced_call_is_told_with_its_customer() -> None:
+    """on_coalesced gets the customer whose request was shared."""
+    recorder = Recorder()
+    released = asyncio.Event()
+
+    async def slow(_request: MockRequest) -> MockResponse:
+        await released.wait()
+        return MockResponse(200, json=PAGE)
+
+    async with ja.AccountsClient(
+        KEY, transport=MockTransport(slow), coalesce=True, observers=[recorder]
+    ) as client:
+        calls = [asyncio.ensure_future(client.list_accounts("cst_7")) for _ in range(2)]
+        for _ in range(10):
+            await asyncio.sleep(0)
+        released.set()
+        await asyncio.gather(*calls)
+    assert [("coalesced", "cst_7")] == [e for e in recorder.events if e[0] == "coalesced"]

@@ -134,6 +134,7 @@ async def test_a_store_failure_fails_everyone_in_line_at_once() -> None:
     store.answers.put_nowait(ja.RateLimitStoreError("not sent: Redis is gone"))
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     assert [ja.RateLimitStoreError] * 4 == [type(o) for o in outcomes]
+    assert {"not sent: Redis is gone"} == {str(o.args[0]) for o in outcomes if o is not None}
     assert len({id(o) for o in outcomes}) == 4  # each its own error, not one shared
     assert [1] == store.asked
 

@@ -212,3 +212,21 @@ def test_bad_options_are_refused(options: dict[str, object], error: type[Excepti
     """A cache_ttl that is not a positive number, a cache_size below 1, a non-bool coalesce."""
     with pytest.raises(error):
         ja.AccountsClient("key", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_a_page_expires_at_its_ttl_and_coalescing_fills_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At exactly cache_ttl a page is fetched again; a coalesced request fills the cache."""
+    now = [1000.0]
+    monkeypatch.setattr(_timing, "clock", lambda: now[0])
+    gate = Gate()
+    gate.released.set()
+    async with client(gate, cache_ttl=30.0, coalesce=True) as accounts:
+        await accounts.list_accounts("cst_1")
+        await accounts.list_accounts("cst_1")  # from the cache the shared request filled
+        assert 1 == gate.sent
+        now[0] += 30.0
+        await accounts.list_accounts("cst_1")
+    assert 2 == gate.sent
