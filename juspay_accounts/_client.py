@@ -14,9 +14,11 @@ from juspay_accounts import _request
 from juspay_accounts._config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_TIMEOUT,
+    KEEP,
+    Keep,
     check_timeout,
-    make_transport,
-    sharing_for,
+    derive_settings,
+    make_settings,
 )
 from juspay_accounts._environments import api_key_from_environment, base_url_from_environment
 from juspay_accounts._fetcher import PageFetcher
@@ -24,8 +26,8 @@ from juspay_accounts._instruments import Instruments, Observer
 from juspay_accounts._metrics import make_meter_watch
 from juspay_accounts._policy import RetryPolicy
 from juspay_accounts._ratelimit import RateLimit, open_store
-from juspay_accounts._request import KEEP, Keep
-from juspay_accounts._sharing import DEFAULT_CACHE_SIZE
+from juspay_accounts._seam import make_transport
+from juspay_accounts._sharing import DEFAULT_CACHE_SIZE, sharing_for
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._throttle import Throttle
 from juspay_accounts._tracing import make_tracing
@@ -192,7 +194,7 @@ class AccountsClient(Walks):
         meter_provider: Any = None,  # noqa: ANN401 - a MeterProvider, from the otel extra
     ) -> None:
         """Check the configuration; nothing is sent and no session is created yet."""
-        self._settings = _request.make_settings(
+        self._settings = make_settings(
             api_key=api_key_from_environment() if api_key is None else api_key,
             base_url=base_url_from_environment() if base_url is None else base_url,
             user_agent=DEFAULT_USER_AGENT if user_agent is None else user_agent,
@@ -336,7 +338,7 @@ class AccountsClient(Walks):
         """
         settings = self._settings
         if headers or merchant_id is not KEEP or api_version is not KEEP:
-            settings = _request.derive_settings(
+            settings = derive_settings(
                 settings, headers=headers, merchant_id=merchant_id, api_version=api_version
             )
         # A shallow copy: the transport, stats and tracing are shared, and the fetcher's
@@ -344,7 +346,7 @@ class AccountsClient(Walks):
         view = copy.copy(self)
         view._settings = settings
         view._fetcher = self._fetcher.derive(
-            settings, None if timeout is KEEP else (check_timeout(timeout),)
+            settings, timeout if timeout is KEEP else check_timeout(timeout)
         )
         if retry is not None:
             view._retry = retry
@@ -412,12 +414,7 @@ class AccountsClient(Walks):
                 a timeout), after any retries.
             ResponseValidationError: the answer is not the documented shape.
         """
-        # The common call, with no per-call option, is checked here without a call.
-        client = (
-            self
-            if timeout is KEEP and headers is None and merchant_id is None
-            else self._for_call(timeout, headers, merchant_id)
-        )
+        client = self._for_call(timeout, headers, merchant_id)
         request = _request.build_list_request(
             client._settings, customer_id, offset=offset, count=count, routing_id=routing_id
         )

@@ -2,8 +2,7 @@
 
 :class:`PageWalk` decides what to ask for next and checks each page that comes back, so
 the rules that keep a walk finite and free of duplicates are tested without a server. The
-fetcher (:mod:`._fetcher`) only sends what the walk asks for. :func:`positive_int_or_none`
-is the check of the limits a caller passes (page size, page bound, concurrency).
+fetcher (:mod:`._fetcher`) only sends what the walk asks for.
 """
 
 from __future__ import annotations
@@ -13,35 +12,15 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from juspay_accounts._config import positive_int_or_none
 from juspay_accounts.exceptions import PaginationError
 
 if TYPE_CHECKING:
     from juspay_accounts._models import AccountPage
 
-__all__ = ["DEFAULT_MAX_PAGES", "MAX_REWALKS", "PageWalk", "positive_int_or_none"]
+__all__ = ["DEFAULT_MAX_PAGES", "MAX_REWALKS", "PageWalk"]
 
 _LOG: Final = logging.getLogger("juspay_accounts")
-
-
-def positive_int_or_none(value: int | None, what: str) -> int | None:
-    """Return ``value`` if it is ``None`` or an int of at least 1; else raise.
-
-    For the limits a caller passes (``page_size``, ``max_pages``, ``concurrency``), checked
-    once where they enter the library; ``what`` names the argument in the error.
-
-    Raises:
-        TypeError: ``value`` is not an int (a bool is not one here).
-        ValueError: ``value`` is below 1.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{what} must be an int or None, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value < 1:
-        msg = f"{what} must be at least 1, got {value}"
-        raise ValueError(msg)
-    return value
 
 
 DEFAULT_MAX_PAGES: Final = 1000

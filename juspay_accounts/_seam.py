@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from juspay_accounts._redact import redact_answer, redact_text
+from juspay_accounts._transport import (
+    DEFAULT_KEEPALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Transport,
+)
 from juspay_accounts.exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -29,13 +35,21 @@ from juspay_accounts.exceptions import (
 )
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Mapping
 
     import aiohttp
 
     from juspay_accounts._request import Request
 
-__all__ = ["AsyncTransport", "GivenTransport", "TransportRequest", "TransportResponse", "Wire"]
+__all__ = [
+    "AsyncTransport",
+    "GivenTransport",
+    "TransportRequest",
+    "TransportResponse",
+    "Wire",
+    "make_transport",
+]
 
 
 class TransportRequest(NamedTuple):
@@ -211,3 +225,56 @@ class GivenTransport:
         # Raised outside the except clauses: nothing of the transport's error (which may
         # quote the request, and so the key) is chained.
         raise failure
+
+
+def make_transport(
+    transport: AsyncTransport | None,
+    *,
+    session: aiohttp.ClientSession | None,
+    max_connections: int,
+    timeout: float | None,
+    max_response_bytes: int,
+    proxy: str | None,
+    trust_env: bool,
+    ssl_context: ssl.SSLContext | None,
+    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
+) -> Wire:
+    """The client's transport: the one it was given, or its own aiohttp one.
+
+    Raises:
+        ValueError: a ``transport`` is given with one of the aiohttp transport's settings
+            (``session``, ``proxy``, ``trust_env``, ``ssl_context``, ``max_connections``,
+            ``keepalive_timeout``, ``max_response_bytes``): they would be silently ignored.
+        TypeError: ``transport`` has no async ``send`` method.
+    """
+    if transport is None:
+        return Transport(
+            session=session,
+            max_connections=max_connections,
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl_context=ssl_context,
+            keepalive_timeout=keepalive_timeout,
+        )
+    ignored = [
+        name
+        for name, value, default in (
+            ("session", session, None),
+            ("proxy", proxy, None),
+            ("trust_env", trust_env, False),
+            ("ssl_context", ssl_context, None),
+            ("max_connections", max_connections, DEFAULT_MAX_CONNECTIONS),
+            ("keepalive_timeout", keepalive_timeout, DEFAULT_KEEPALIVE_TIMEOUT),
+            ("max_response_bytes", max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES),
+        )
+        if value != default
+    ]
+    if ignored:
+        msg = (
+            f"{', '.join(ignored)} configure the client's own aiohttp transport: with "
+            "transport= given, configure that transport instead"
+        )
+        raise ValueError(msg)
+    return GivenTransport(transport)

@@ -25,6 +25,7 @@ import collections
 from typing import TYPE_CHECKING, Final
 
 from juspay_accounts import _timing
+from juspay_accounts._config import positive_int_or_none
 from juspay_accounts.exceptions import APITimeoutError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from juspay_accounts._models import AccountPage
     from juspay_accounts._request import Request
 
-__all__ = ["DEFAULT_CACHE_SIZE", "Sharing", "page_key"]
+__all__ = ["DEFAULT_CACHE_SIZE", "Sharing", "page_key", "sharing_for"]
 
 DEFAULT_CACHE_SIZE: Final = 1024
 """The most pages a client's cache keeps."""
@@ -157,3 +158,25 @@ class Sharing:
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return page
+
+
+def sharing_for(
+    *, coalesce: bool, cache_ttl: float | None, cache_size: int, instruments: Instruments
+) -> Sharing | None:
+    """The client's coalescing and cache, checked; ``None`` when both are off (no cost)."""
+    flag: object = coalesce  # checked at run time: a string is an easy mistake
+    ttl: object = cache_ttl
+    if not isinstance(flag, bool):
+        msg = f"coalesce must be True or False, got {coalesce!r}"
+        raise TypeError(msg)
+    if ttl is not None and (
+        isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl < float("inf")
+    ):
+        msg = f"cache_ttl must be a positive number of seconds or None, got {cache_ttl!r}"
+        raise ValueError(msg)
+    positive_int_or_none(cache_size, "cache_size")
+    if not coalesce and cache_ttl is None:
+        return None
+    return Sharing(
+        coalesce=coalesce, cache_ttl=cache_ttl, cache_size=cache_size, instruments=instruments
+    )

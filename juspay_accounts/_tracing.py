@@ -33,9 +33,11 @@ a failure and then stop touching the span, except to end it.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import yarl
+
+from juspay_accounts.exceptions import JuspayError
 
 try:
     from opentelemetry import trace as otel_trace
@@ -59,6 +61,7 @@ _LOG: Final = logging.getLogger("juspay_accounts")
 _SCOPE: Final = "juspay_accounts"
 _UNKNOWN: Final = object()
 _TEMPLATE: Final = "/customers/{customer_id}/customer-accounts/list"
+_T = TypeVar("_T")
 
 
 def _error_type(exc: BaseException) -> str:
@@ -314,6 +317,35 @@ class Tracing:
             span.set_attribute("error.type", _error_type(exc))
             span.set_status(otel_trace.StatusCode.ERROR, type(exc).__name__)
         span.end()
+
+    def fan_out(
+        self, fetcher: Callable[[Context | None], Callable[[str], Awaitable[_T]]]
+    ) -> tuple[Callable[[str], Awaitable[_T]], Callable[[], None] | None]:
+        """A fan-out's span: each customer's fetch counted under it, and what ends it.
+
+        ``fetcher(parent)`` is the fetch of one customer whose spans are children of
+        ``parent``. The span (``AccountsClient.accounts_for_customers``) ends when the
+        fan-out closes, with ``juspay.customers`` and ``juspay.failed_customers``.
+        """
+        span = self.start("accounts_for_customers", None, None)
+        fetch = fetcher(self.context(span))
+        if span is None:
+            return fetch, None
+        counts = {"juspay.customers": 0, "juspay.failed_customers": 0}
+
+        async def counted(customer_id: str) -> _T:
+            counts["juspay.customers"] += 1
+            try:
+                return await fetch(customer_id)
+            except JuspayError:
+                counts["juspay.failed_customers"] += 1
+                raise
+
+        def end() -> None:
+            span.set_attributes(counts)
+            Tracing.end(span)
+
+        return counted, end
 
     def attempts(
         self,

@@ -8,19 +8,14 @@ what the caller passes, once, and leave the walking to the fetcher.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import logging
 from typing import TYPE_CHECKING, Final
 
 from juspay_accounts import _request
-from juspay_accounts._config import DEFAULT_CONCURRENCY
+from juspay_accounts._config import DEFAULT_CONCURRENCY, KEEP, Keep, positive_int_or_none
 from juspay_accounts._fanout import CustomerResult, CustomerResultStream, refuse_single_id
 from juspay_accounts._fetcher import PageFetcher
-from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk, positive_int_or_none
-from juspay_accounts._request import KEEP, Keep
-from juspay_accounts._tracing import Tracing
-from juspay_accounts.exceptions import JuspayError
+from juspay_accounts._pagination import DEFAULT_MAX_PAGES, PageWalk
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
@@ -140,8 +135,8 @@ class Walks:
         client = self._for_call(timeout, headers, merchant_id)
         walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
         routing = _request.check_ids(customer_id, routing_id)
-        pages = await client._fetcher.pages_of(walk, routing, client._policy(retry))
-        return list(itertools.chain.from_iterable(pages))
+        pages = client._fetcher.walk(walk, routing, client._policy(retry), "all_accounts")
+        return list(await PageFetcher.accounts_of(pages))
 
     def accounts_for_customers(
         self,
@@ -203,38 +198,13 @@ class Walks:
                 pool,
             )
 
-        tracing = self._tracing
-        span = None if tracing is None else tracing.start("accounts_for_customers", None, None)
-        fetch = functools.partial(
-            client._fetcher.customer_accounts,
-            page_size=page_size,
-            max_pages=max_pages,
-            policy=client._policy(retry),
-            parent=None if tracing is None else tracing.context(span),
+        # The fetch of each customer, and (when tracing) what ends the fan-out's span.
+        fetch, on_close = client._fetcher.fan_out(
+            page_size=page_size, max_pages=max_pages, policy=client._policy(retry)
         )
-        if span is None:
-            return CustomerResultStream(fetch, customer_ids, concurrency=concurrency, dedupe=dedupe)
-        counts = {"juspay.customers": 0, "juspay.failed_customers": 0}
-
-        async def counted(customer_id: str) -> tuple[CustomerAccount, ...]:
-            counts["juspay.customers"] += 1
-            try:
-                return await fetch(customer_id)
-            except JuspayError:
-                counts["juspay.failed_customers"] += 1
-                raise
-
-        def end() -> None:
-            span.set_attributes(counts)
-            Tracing.end(span)
-
         return CustomerResultStream(
-            counted, customer_ids, concurrency=concurrency, dedupe=dedupe, on_close=end
+            fetch, customer_ids, concurrency=concurrency, dedupe=dedupe, on_close=on_close
         )
-
-    @property
-    def _tracing(self) -> Tracing | None:
-        return self._fetcher.tracing
 
     async def gather_accounts(
         self,

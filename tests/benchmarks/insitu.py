@@ -42,7 +42,7 @@ def stub(variant: str, base: str) -> str:  # noqa: C901 - one stub per part, in 
     from multidict import CIMultiDict, CIMultiDictProxy  # noqa: PLC0415
     from server import TWO_ACCOUNTS  # noqa: PLC0415
 
-    from juspay_accounts import _fetcher, _request, _response, _transport  # noqa: PLC0415
+    from juspay_accounts import _config, _fetcher, _request, _response, _transport  # noqa: PLC0415
 
     parts = set(variant.split("+"))
     if "no-decoding" in parts:
@@ -79,7 +79,7 @@ def stub(variant: str, base: str) -> str:  # noqa: C901 - one stub per part, in 
         run.Library.lookup = lookup  # type: ignore[method-assign]
     if not parts & set(RAW):
         return "library"
-    settings = _request.make_settings(api_key=run.KEY, base_url=base, user_agent="bench")
+    settings = _config.make_settings(api_key=run.KEY, base_url=base, user_agent="bench")
     base_url = yarl.URL(base)
 
     async def raw_lookup(self: Any, customer: str) -> int:  # noqa: ANN401

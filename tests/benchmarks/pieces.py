@@ -42,9 +42,9 @@ def steps(n: int) -> dict[str, Any]:
     from server import TWO_ACCOUNTS  # noqa: PLC0415
 
     import juspay_accounts as ja  # noqa: PLC0415
-    from juspay_accounts import _redact, _request, _response, _retry, _throttle  # noqa: PLC0415
+    from juspay_accounts import _config, _redact, _request, _response, _retry, _throttle  # noqa: PLC0415
 
-    settings = _request.make_settings(api_key=KEY, base_url="http://127.0.0.1:1", user_agent="u")
+    settings = _config.make_settings(api_key=KEY, base_url="http://127.0.0.1:1", user_agent="u")
     headers = CIMultiDictProxy(
         CIMultiDict(
             {

@@ -28,7 +28,7 @@ import aiohttp
 import attrs
 
 import juspay_accounts as ja
-from juspay_accounts import _request, _response
+from juspay_accounts import _config, _request, _response
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -80,7 +80,7 @@ FULL = Sizes(
 )
 KEY = "bench_key_0123456789"
 HEADERS = _request.build_list_request(
-    _request.make_settings(api_key=KEY, base_url="http://127.0.0.1", user_agent="bench"), "x"
+    _config.make_settings(api_key=KEY, base_url="http://127.0.0.1", user_agent="bench"), "x"
 ).headers
 
 
@@ -428,7 +428,7 @@ async def traced_lookups(base: str, lookups: int, mode: str) -> float | None:
         except ImportError:
             return None
     async with ja.AccountsClient(KEY, base_url=base, tracer_provider=provider) as client:
-        tracing = client._tracing
+        tracing = client._fetcher.tracing
         assert (tracing is None) == (mode == "off")
         assert mode == "off" or (
             tracing is not None and (tracing.tracer() is None) == (mode == "api")

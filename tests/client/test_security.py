@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _request, _response
+from juspay_accounts import _config, _request, _response
 from juspay_accounts.testing import FakeJuspay, Fault
 
 SECRET = "sk_live_SUPERSECRET_9f8e7d6c5b4a"
@@ -258,7 +258,7 @@ def test_error_bodies_keep_no_account_numbers() -> None:
 )
 def test_control_characters_never_reach_headers(bad: str) -> None:
     """CR/LF and other control characters in ids are refused before sending."""
-    settings = _request.make_settings(api_key="k", base_url="https://h", user_agent="ua")
+    settings = _config.make_settings(api_key="k", base_url="https://h", user_agent="ua")
     with pytest.raises(ValueError, match="control characters"):
         _request.build_list_request(settings, bad)
     with pytest.raises(ValueError, match="control characters"):

@@ -421,8 +421,8 @@ async def test_noop_provider_switches_tracing_off(fake: FakeJuspay) -> None:
         fake.api_key, base_url=fake.url, tracer_provider=trace.NoOpTracerProvider()
     ) as client:
         await client.list_accounts("cst_1")
-        assert client._tracing is not None
-        assert client._tracing.start("list_accounts", "cst_1", None) is None
+        assert client._fetcher.tracing is not None
+        assert client._fetcher.tracing.start("list_accounts", "cst_1", None) is None
 
 
 @pytest.mark.asyncio
@@ -434,7 +434,7 @@ async def test_without_the_otel_extra_every_kind_of_call_works(
     for _ in range(3):
         fake.add_account("cst_1")
     async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
-        assert client._tracing is None
+        assert client._fetcher.tracing is None
         assert 3 == len((await client.list_accounts("cst_1")).accounts)
         assert [2, 1] == [len(p.accounts) async for p in client.iter_pages("cst_1", page_size=2)]
         assert 3 == len(await client.all_accounts("cst_1", page_size=2))
@@ -455,7 +455,7 @@ def test_works_without_opentelemetry(tmp_path: Path) -> None:
             async with FakeJuspay() as fake:
                 fake.add_account("cst_1")
                 async with ja.AccountsClient(fake.api_key, base_url=fake.url) as client:
-                    assert client._tracing is None
+                    assert client._fetcher.tracing is None
                     page = await client.list_accounts("cst_1")
                     assert 1 == len(page.accounts)
             try:

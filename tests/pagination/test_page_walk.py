@@ -8,7 +8,8 @@ import logging
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts._pagination import PageWalk, positive_int_or_none
+from juspay_accounts._config import positive_int_or_none
+from juspay_accounts._pagination import PageWalk
 
 
 def account(account_id: str) -> ja.CustomerAccount:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import yarl
 
-from juspay_accounts import _request
+from juspay_accounts import _config, _request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +29,7 @@ def counting(calls: list[str], function: Callable[P, R]) -> Callable[P, R]:
 
 def test_the_request_url_is_a_ready_encoded_yarl_url() -> None:
     """The request carries a yarl.URL marked encoded, so no attempt parses a string again."""
-    settings = _request.make_settings(api_key="k", base_url="https://h", user_agent="ua")
+    settings = _config.make_settings(api_key="k", base_url="https://h", user_agent="ua")
     request = _request.build_list_request(settings, "a/b", offset=2, count=3)
     assert isinstance(request.url, yarl.URL)
     assert "/customers/a%2Fb/customer-accounts/list" == request.url.raw_path

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from juspay_accounts import _request
+from juspay_accounts import _config, _request
 
 KEY = "test_key_5FA0B3C2D1E4"
 UA = "juspay-accounts/test"
 
 
-def settings(**overrides: str) -> _request.Settings:
+def settings(**overrides: str) -> _config.Settings:
     """Settings for the sandbox with the test key, overridable per test."""
     kwargs: dict[str, Any] = {
         "api_key": KEY,
@@ -24,7 +24,7 @@ def settings(**overrides: str) -> _request.Settings:
         "user_agent": UA,
     }
     kwargs.update(overrides)
-    return _request.make_settings(**kwargs)
+    return _config.make_settings(**kwargs)
 
 
 def test_ordinary_request_has_exact_url_and_headers() -> None:

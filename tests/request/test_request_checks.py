@@ -6,7 +6,7 @@ import pytest
 import yarl
 
 import juspay_accounts as ja
-from juspay_accounts import _request
+from juspay_accounts import _config, _request
 
 KEY = "test_key_5FA0B3C2D1E4"
 AUTHORIZATION = "Basic dGVzdF9rZXlfNUZBMEIzQzJEMUU0Og=="
@@ -15,9 +15,9 @@ CREDENTIALS = "base_url must not carry a query, a fragment or credentials"
 RESERVED = "the client sends it itself; the API key is the client's (api_key=)"
 
 
-def settings(base_url: object = "https://sandbox.juspay.in") -> _request.Settings:
+def settings(base_url: object = "https://sandbox.juspay.in") -> _config.Settings:
     """Settings for the sandbox with the test key (``base_url`` overridable)."""
-    return _request.make_settings(
+    return _config.make_settings(
         api_key=KEY,
         base_url=base_url,  # type: ignore[arg-type]  # a yarl.URL is accepted too
         user_agent="ua/1",
@@ -106,12 +106,12 @@ def test_only_slashes_are_trimmed_from_the_base_url() -> None:
 
 def test_keep_reads_as_its_name() -> None:
     """The "leave as it is" default reads as KEEP in signatures and help()."""
-    assert "KEEP" == repr(_request.KEEP)
+    assert "KEEP" == repr(_config.KEEP)
 
 
 def test_headers_that_are_not_a_mapping_are_a_type_error() -> None:
     """A list of pairs is refused naming what was given."""
-    message = refusal(TypeError, _request.check_headers, [("X-A", "1")])
+    message = refusal(TypeError, _config.check_headers, [("X-A", "1")])
     assert "headers must be a mapping of str to str, got list" == message
 
 
@@ -121,32 +121,32 @@ def test_headers_that_are_not_a_mapping_are_a_type_error() -> None:
 )
 def test_invalid_header_names_are_refused_word_for_word(name: object, shown: str) -> None:
     """A name is quoted as its repr, a str name cut to its first 60 characters."""
-    message = refusal(ValueError, _request.check_headers, {name: "v"})
+    message = refusal(ValueError, _config.check_headers, {name: "v"})
     assert f"{shown} is not a valid HTTP header name" == message
 
 
 def test_reserved_header_is_refused_word_for_word() -> None:
     """Setting Authorization is refused with the documented explanation."""
-    message = refusal(ValueError, _request.check_headers, {"Authorization": "Basic x"})
+    message = refusal(ValueError, _config.check_headers, {"Authorization": "Basic x"})
     assert f"headers cannot set Authorization: {RESERVED}" == message
 
 
 def test_header_values_are_checked_word_for_word() -> None:
     """A value that is not a str, or holds a newline, is refused naming the header."""
-    message = refusal(TypeError, _request.check_headers, {"X-A": 1})
+    message = refusal(TypeError, _config.check_headers, {"X-A": 1})
     assert "header X-A must be a str, got int" == message
-    message = refusal(ja.InvalidInputError, _request.check_headers, {"X-A": "a\nb"})
+    message = refusal(ja.InvalidInputError, _config.check_headers, {"X-A": "a\nb"})
     assert f"header X-A {CONTROL}: 'a\\nb'" == message
 
 
 def test_blank_header_values_are_passed_on() -> None:
     """An empty or white-space value is no control character: it is sent as given."""
-    assert {"X-A": "", "X-B": " "} == _request.check_headers({"X-A": "", "X-B": " "})
+    assert {"X-A": "", "X-B": " "} == _config.check_headers({"X-A": "", "X-B": " "})
 
 
 def test_derived_settings_send_the_documented_header_names() -> None:
     """A replaced merchant id and API version go out as x-merchantid and version, as before."""
-    derived = _request.derive_settings(settings(), merchant_id="m_2", api_version="2025-01-01")
+    derived = _config.derive_settings(settings(), merchant_id="m_2", api_version="2025-01-01")
     request = _request.build_list_request(derived, "c")
     assert {
         "Authorization": AUTHORIZATION,
@@ -162,5 +162,5 @@ def test_derived_settings_send_the_documented_header_names() -> None:
 @pytest.mark.parametrize("name", ["merchant_id", "api_version"])
 def test_derived_settings_refuse_bad_ids_by_name(name: str) -> None:
     """A replaced merchant id or API version with a newline is refused under its name."""
-    message = refusal(ja.InvalidInputError, _request.derive_settings, settings(), **{name: "v\n"})
+    message = refusal(ja.InvalidInputError, _config.derive_settings, settings(), **{name: "v\n"})
     assert f"{name} {CONTROL}: 'v\\n'" == message

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _request
+from juspay_accounts import _config, _request
 
 if TYPE_CHECKING:
     from juspay_accounts.testing import FakeJuspay
 
-SETTINGS = _request.make_settings(
+SETTINGS = _config.make_settings(
     api_key="sk_test_secret", base_url="https://sandbox.juspay.in", user_agent="ua/1"
 )
 
@@ -69,14 +69,14 @@ async def test_fan_out_keeps_each_customers_page_bound(fake: FakeJuspay) -> None
     assert 3 == len(fake.requests)
 
 
-def settings(**kwargs: object) -> _request.Settings:
+def settings(**kwargs: object) -> _config.Settings:
     """make_settings with working defaults, changed by ``kwargs``."""
     base: dict[str, object] = {
         "api_key": "sk_1",
         "base_url": "https://sandbox.juspay.in",
         "user_agent": "ua/1",
     }
-    return _request.make_settings(**(base | kwargs))  # type: ignore[arg-type]
+    return _config.make_settings(**(base | kwargs))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

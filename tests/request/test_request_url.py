@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yarl
 
-from juspay_accounts import _request
+from juspay_accounts import _config, _request
 
 BASES = [
     "https://api.juspay.in",
@@ -22,7 +22,7 @@ IDS = ["cst_1", "a/b", "..", ".", "ü ñ", "%41", "a?b#c", "a+b&c=d", "日本"]
 @pytest.mark.parametrize(("offset", "count"), [(None, None), (0, None), (5, 10), (None, 3)])
 def test_url_is_its_text(base_url: str, offset: int | None, count: int | None) -> None:
     """Scheme, authority, path prefix, the encoded id and the query all match the text form."""
-    settings = _request.make_settings(api_key="k", base_url=base_url, user_agent="u")
+    settings = _config.make_settings(api_key="k", base_url=base_url, user_agent="u")
     for customer_id in IDS:
         request = _request.build_list_request(settings, customer_id, offset=offset, count=count)
         query = "&".join(

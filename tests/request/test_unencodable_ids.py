@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _request
+from juspay_accounts import _config, _request
 
 if TYPE_CHECKING:
     from juspay_accounts.testing import FakeJuspay
@@ -18,7 +18,7 @@ UNENCODABLE = ["bad\udce9", "\udce9", "\ud800x", "ok\udfff"]
 @pytest.mark.parametrize("bad", UNENCODABLE)
 def test_lone_surrogate_in_an_id_is_invalid_input(bad: str) -> None:
     """A lone surrogate in a customer or routing id is InvalidInputError, not UnicodeEncodeError."""
-    settings = _request.make_settings(api_key="k", base_url="https://h", user_agent="ua")
+    settings = _config.make_settings(api_key="k", base_url="https://h", user_agent="ua")
     for call in (
         lambda: _request.build_list_request(settings, bad),
         lambda: _request.build_list_request(settings, "cst_1", routing_id=bad),

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _request, _transport
+from juspay_accounts import _config, _request, _transport
 from juspay_accounts._failures import NEW_SESSION_HINT
 from juspay_accounts.testing import FakeJuspay, Fault
 
@@ -224,7 +224,7 @@ def test_closing_in_a_later_loop_before_any_request_there(fake_in_a_thread: Fake
         trust_env=False,
         ssl_context=None,
     )
-    settings = _request.make_settings(
+    settings = _config.make_settings(
         api_key=fake_in_a_thread.api_key, base_url=fake_in_a_thread.url, user_agent="t"
     )
     request = _request.build_list_request(settings, "cst_1")

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
 import juspay_accounts as ja
-from juspay_accounts import _failures, _request, _transport
+from juspay_accounts import _config, _failures, _request, _transport
 from juspay_accounts.testing import FakeJuspay, Fault
 
 
@@ -144,7 +144,7 @@ async def test_a_closed_transport_refuses_to_send(fake: FakeJuspay, event_first:
         trust_env=False,
         ssl_context=None,
     )
-    settings = _request.make_settings(api_key=fake.api_key, base_url=fake.url, user_agent="t")
+    settings = _config.make_settings(api_key=fake.api_key, base_url=fake.url, user_agent="t")
     request = _request.build_list_request(settings, "cst_1")
     if event_first:
         assert not transport.closed_event().is_set()  # as the client asks before each call
