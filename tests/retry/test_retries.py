@@ -20,41 +20,17 @@ import pytest
 import pytest_asyncio
 
 import juspay_accounts as ja
-from juspay_accounts import _response, _timing
+from juspay_accounts import _response
 from juspay_accounts.testing import FakeJuspay, Fault
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from retry.conftest import FakeTime
+
 DATA = Path(__file__).parents[1] / "data"
 SEED_404 = (DATA / "seed_404.json").read_text()
 HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-
-
-@attrs.define
-class FakeTime:
-    """A retry clock that only moves when the library sleeps, and a record of the sleeps."""
-
-    now: float = 1000.0
-    sleeps: list[float] = attrs.field(factory=list)
-
-    def clock(self) -> float:
-        """The fake monotonic clock."""
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        """Record the wait, move the clock, and let other tasks run."""
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
-@pytest.fixture
-def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    """Fake the retry clock; pass ``fake_time.sleep`` to a RetryPolicy to fake the waits."""
-    faked = FakeTime()
-    monkeypatch.setattr(_timing, "clock", faked.clock)
-    return faked
 
 
 @pytest_asyncio.fixture
@@ -320,10 +296,12 @@ async def test_a_429_holds_back_every_call_on_the_client(
 
 
 @pytest.mark.asyncio
-async def test_concurrent_calls_wait_out_the_hold(seeded: FakeJuspay) -> None:
+async def test_concurrent_calls_wait_out_the_hold(
+    seeded: FakeJuspay, recorded_sleeps: FakeTime
+) -> None:
     """Calls whose backoff is shorter than a hold set by another call's 429 wait for the hold."""
     # The real clock here: a shared fake clock would let the first sleeper end the hold.
-    fake_time = FakeTime()
+    fake_time = recorded_sleeps
     for i in range(2, 6):
         seeded.add_account(f"cst_{i}")
     seeded.inject(Fault.respond(429, "", headers={"Retry-After": "5"}), customer_id="cst_1")

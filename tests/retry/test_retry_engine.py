@@ -27,33 +27,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from juspay_accounts._ratelimit import Store
-
-
-@attrs.define
-class Clock:
-    """A monotonic clock that moves only when the library sleeps."""
-
-    now: float = 1000.0
-    sleeps: list[float] = attrs.field(factory=list)
-
-    def clock(self) -> float:
-        """The fake time."""
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        """Record the wait and move the clock by it."""
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
+    from retry.conftest import FakeTime
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def clock(fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     """The retry module's clock, faked; jitter always the middle of its window."""
-    faked = Clock()
-    monkeypatch.setattr(_timing, "clock", faked.clock)
     monkeypatch.setattr(random, "uniform", lambda a, b: (a + b) / 2)
-    return faked
+    return fake_time
 
 
 class Script:
@@ -138,13 +119,13 @@ async def test_without_waiting_returns_at_once_but_yields() -> None:
     await task
 
 
-def test_a_new_hold_holds_nothing(clock: Clock) -> None:
+def test_a_new_hold_holds_nothing(clock: FakeTime) -> None:
     """A fresh hold has nothing remaining, even on a clock that starts at zero."""
     clock.now = 0.0
     assert 0.0 == Throttle().held()
 
 
-def test_a_hold_is_capped_and_never_shortened(clock: Clock) -> None:
+def test_a_hold_is_capped_and_never_shortened(clock: FakeTime) -> None:
     """extend() holds for at most ``cap`` seconds, and a shorter extension changes nothing."""
     hold = Throttle()
     hold.hold(100.0, cap=30.0)
@@ -159,7 +140,7 @@ def test_a_hold_is_capped_and_never_shortened(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_retries_until_success_with_growing_backoff(clock: Clock) -> None:
+async def test_retries_until_success_with_growing_backoff(clock: FakeTime) -> None:
     """Each failure waits half its doubling window (jitter faked), then tries again."""
     policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, sleep=clock.sleep)
     script = Script(server_error(), refused(), server_error(), "page")
@@ -169,7 +150,7 @@ async def test_retries_until_success_with_growing_backoff(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_two_attempts_means_one_retry(clock: Clock) -> None:
+async def test_two_attempts_means_one_retry(clock: FakeTime) -> None:
     """max_attempts=2 retries once; the error after that is raised with attempts=2."""
     policy = RetryPolicy(max_attempts=2, sleep=clock.sleep)
     assert "page" == await run(Script(server_error(), "page"), policy)
@@ -179,7 +160,7 @@ async def test_two_attempts_means_one_retry(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_permanent_error_on_a_retry_ends_the_call(clock: Clock) -> None:
+async def test_a_permanent_error_on_a_retry_ends_the_call(clock: FakeTime) -> None:
     """A 404 after a 503 is raised at once: a retry is only for transient failures."""
     policy = RetryPolicy(sleep=clock.sleep)
     script = Script(server_error(), ja.NotFoundError(status=404), "page")
@@ -190,7 +171,7 @@ async def test_a_permanent_error_on_a_retry_ends_the_call(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_retries_are_counted(clock: Clock) -> None:
+async def test_retries_are_counted(clock: FakeTime) -> None:
     """ClientStats.retries counts each attempt after the first; none without a retry."""
     policy = RetryPolicy(sleep=clock.sleep)
     stats = ja.ClientStats()
@@ -202,7 +183,7 @@ async def test_retries_are_counted(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_each_attempt_gets_the_time_left(clock: Clock) -> None:
+async def test_each_attempt_gets_the_time_left(clock: FakeTime) -> None:
     """Every attempt's limit is its timeout, cut to what is left before the deadline."""
     policy = RetryPolicy(deadline=10.0, initial_delay=4.0, max_delay=8.0, sleep=clock.sleep)
     script = Script(server_error(), server_error(), "page")
@@ -212,7 +193,7 @@ async def test_each_attempt_gets_the_time_left(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_without_a_timeout_the_deadline_is_the_limit(clock: Clock) -> None:
+async def test_without_a_timeout_the_deadline_is_the_limit(clock: FakeTime) -> None:
     """With no per-attempt timeout, each attempt may use what is left of the deadline."""
     policy = RetryPolicy(deadline=10.0, initial_delay=2.0, max_delay=2.0, sleep=clock.sleep)
     script = Script(server_error(), "page")
@@ -224,7 +205,7 @@ async def test_without_a_timeout_the_deadline_is_the_limit(clock: Clock) -> None
 
 
 @pytest.mark.asyncio
-async def test_no_wait_that_ends_at_the_deadline(clock: Clock) -> None:
+async def test_no_wait_that_ends_at_the_deadline(clock: FakeTime) -> None:
     """A Retry-After ending exactly at the deadline is not waited: the error is raised."""
     policy = RetryPolicy(deadline=2.0, sleep=clock.sleep)
     with pytest.raises(ja.RateLimitError):
@@ -234,7 +215,7 @@ async def test_no_wait_that_ends_at_the_deadline(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_zero_wait_still_retries_before_the_deadline(clock: Clock) -> None:
+async def test_a_zero_wait_still_retries_before_the_deadline(clock: FakeTime) -> None:
     """With no backoff at all, retries go on while the clock stands before the deadline."""
     policy = RetryPolicy(initial_delay=0, max_delay=0, deadline=0.5, sleep=clock.sleep)
     assert "page" == await run(Script(server_error(), server_error(), "page"), policy)
@@ -242,7 +223,7 @@ async def test_a_zero_wait_still_retries_before_the_deadline(clock: Clock) -> No
 
 
 @pytest.mark.asyncio
-async def test_a_429_on_a_retry_holds_the_client(clock: Clock) -> None:
+async def test_a_429_on_a_retry_holds_the_client(clock: FakeTime) -> None:
     """A 429 with Retry-After on any attempt, not only the first, holds every later call."""
     policy = RetryPolicy(max_attempts=2, sleep=clock.sleep)
     hold = Throttle()
@@ -252,7 +233,7 @@ async def test_a_429_on_a_retry_holds_the_client(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_hold_longer_than_the_backoff_is_waited_with_jitter(clock: Clock) -> None:
+async def test_a_hold_longer_than_the_backoff_is_waited_with_jitter(clock: FakeTime) -> None:
     """When another call's hold outlasts this call's backoff, it waits the hold plus jitter."""
     policy = RetryPolicy(initial_delay=1.0, max_delay=1.0, sleep=clock.sleep)
     hold = Throttle()
@@ -276,7 +257,7 @@ async def test_a_hold_longer_than_the_backoff_is_waited_with_jitter(clock: Clock
 @pytest.mark.asyncio
 @pytest.mark.parametrize("deadline", [None, 60.0])
 async def test_a_hold_is_waited_before_the_first_attempt(
-    clock: Clock, deadline: float | None
+    clock: FakeTime, deadline: float | None
 ) -> None:
     """A call on a held client waits out the hold (plus jitter) first, deadline or none."""
     hold = Throttle()
@@ -287,7 +268,7 @@ async def test_a_hold_is_waited_before_the_first_attempt(
 
 
 @pytest.mark.asyncio
-async def test_a_hold_of_exactly_the_cap_is_waited(clock: Clock) -> None:
+async def test_a_hold_of_exactly_the_cap_is_waited(clock: FakeTime) -> None:
     """A hold of exactly max_retry_after is waited; a longer one (a laxer policy's) is not."""
     hold = Throttle()
     hold.hold(10.0, cap=60.0)
@@ -305,7 +286,7 @@ async def test_a_hold_of_exactly_the_cap_is_waited(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_hold_that_would_pass_the_deadline_is_not_waited(clock: Clock) -> None:
+async def test_a_hold_that_would_pass_the_deadline_is_not_waited(clock: FakeTime) -> None:
     """A hold whose longest wait (jitter included) reaches the deadline fails at once."""
     hold = Throttle()
     hold.hold(5.0, cap=60.0)
@@ -317,7 +298,7 @@ async def test_a_hold_that_would_pass_the_deadline_is_not_waited(clock: Clock) -
 
 
 @pytest.mark.asyncio
-async def test_an_expired_hold_is_not_waited(clock: Clock) -> None:
+async def test_an_expired_hold_is_not_waited(clock: FakeTime) -> None:
     """A hold that has run out is not waited before the attempt."""
     hold = Throttle()
     hold.hold(1.0, cap=60.0)
@@ -330,7 +311,7 @@ async def test_an_expired_hold_is_not_waited(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_closed_client_does_not_start_a_wait(clock: Clock) -> None:
+async def test_a_closed_client_does_not_start_a_wait(clock: FakeTime) -> None:
     """A retry on a client already closed fails with ClientClosedError, saying so."""
     closed = asyncio.Event()
     closed.set()
@@ -372,7 +353,7 @@ async def test_closing_ends_a_wait_and_its_sleep(held: bool) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_finished_wait_leaves_no_task_behind(clock: Clock) -> None:
+async def test_a_finished_wait_leaves_no_task_behind(clock: FakeTime) -> None:
     """After a wait on a client, the task watching for closing is gone too."""
     closed = asyncio.Event()
     before = asyncio.all_tasks()
@@ -430,7 +411,7 @@ class SharedHold:
 
 
 @pytest.mark.asyncio
-async def test_the_budget_wait_counts_against_the_deadline(clock: Clock) -> None:
+async def test_the_budget_wait_counts_against_the_deadline(clock: FakeTime) -> None:
     """A call queued 1 s for a token has 9 s of its 10 s deadline left for the attempt."""
     budget = open_store(ja.RateLimit(1))
     policy = RetryPolicy(deadline=10.0, sleep=clock.sleep)
@@ -442,7 +423,7 @@ async def test_the_budget_wait_counts_against_the_deadline(clock: Clock) -> None
 
 
 @pytest.mark.asyncio
-async def test_a_retry_waits_for_its_token_within_the_deadline(clock: Clock) -> None:
+async def test_a_retry_waits_for_its_token_within_the_deadline(clock: FakeTime) -> None:
     """A retry takes a token too: its 1 s wait for it comes out of the call's deadline."""
     budget = open_store(ja.RateLimit(1))
     policy = RetryPolicy(deadline=10.0, sleep=clock.sleep)
@@ -482,7 +463,7 @@ async def test_closing_ends_a_wait_for_the_budget(retrying: bool) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_429_is_shared_through_the_budget_capped(clock: Clock) -> None:
+async def test_a_429_is_shared_through_the_budget_capped(clock: FakeTime) -> None:
     """A 429 asking for an hour holds the processes sharing the budget for max_retry_after."""
     budget = SharedHold()
     policy = RetryPolicy(max_retry_after=10.0, sleep=clock.sleep)
@@ -494,7 +475,7 @@ async def test_a_429_is_shared_through_the_budget_capped(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_429_on_a_retry_is_shared_through_the_budget(clock: Clock) -> None:
+async def test_a_429_on_a_retry_is_shared_through_the_budget(clock: FakeTime) -> None:
     """A 429 with Retry-After on a retry, not only the first attempt, holds back the others."""
     budget = SharedHold()
     policy = RetryPolicy(max_attempts=2, sleep=clock.sleep)
@@ -507,7 +488,7 @@ async def test_a_429_on_a_retry_is_shared_through_the_budget(clock: Clock) -> No
 
 
 @pytest.mark.asyncio
-async def test_a_budget_without_a_deadline(clock: Clock) -> None:
+async def test_a_budget_without_a_deadline(clock: FakeTime) -> None:
     """With deadline=None, the wait for a token starts no deadline: the attempt's own timeout."""
     budget = open_store(ja.RateLimit(1))
     policy = RetryPolicy(deadline=None, sleep=clock.sleep)
@@ -518,7 +499,7 @@ async def test_a_budget_without_a_deadline(clock: Clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_the_budget_is_given_the_deadline_of_the_first_attempt(clock: Clock) -> None:
+async def test_the_budget_is_given_the_deadline_of_the_first_attempt(clock: FakeTime) -> None:
     """A shared hold that would outlast the deadline fails the call before anything is sent."""
     budget = SharedHold()
     await budget.share_hold(5.0)
@@ -530,7 +511,7 @@ async def test_the_budget_is_given_the_deadline_of_the_first_attempt(clock: Cloc
 
 
 @pytest.mark.asyncio
-async def test_the_budget_is_given_the_deadline_of_a_retry(clock: Clock) -> None:
+async def test_the_budget_is_given_the_deadline_of_a_retry(clock: FakeTime) -> None:
     """A shared hold met by a retry that would outlast the deadline fails that retry unsent."""
     budget = SharedHold()
 
@@ -558,7 +539,7 @@ async def test_the_budget_is_given_the_deadline_of_a_retry(clock: Clock) -> None
     [(server_error(), "HTTP 503", "req_503"), (refused(), "APIConnectionError", None)],
 )
 async def test_each_retry_is_logged_with_what_failed(
-    clock: Clock,
+    clock: FakeTime,
     caplog: pytest.LogCaptureFixture,
     failure: ja.JuspayError,
     shown: str,

@@ -1,0 +1,1 @@
+"""Retries: the loop on its own, through the client against faults, and the retry budget."""
