@@ -414,15 +414,24 @@ async def test_an_answer_without_offset_takes_the_one_sent_traced_or_not(
 
 
 @pytest.mark.asyncio
-async def test_noop_provider_switches_tracing_off(fake: FakeJuspay) -> None:
-    """tracer_provider=NoOpTracerProvider() turns this library's spans off."""
+async def test_noop_provider_switches_tracing_off(
+    fake: FakeJuspay,
+    provider: TracerProvider,
+    exporter: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tracer_provider=NoOpTracerProvider() turns this library's spans off, the global SDK's too."""
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    trace.set_tracer_provider(provider)  # the application traces everything else
     fake.add_account("cst_1")
     async with ja.AccountsClient(
         fake.api_key, base_url=fake.url, tracer_provider=trace.NoOpTracerProvider()
     ) as client:
         await client.list_accounts("cst_1")
-        assert client._fetcher.tracing is not None
-        assert client._fetcher.tracing.start("list_accounts", "cst_1", None) is None
+        assert 1 == len(await client.all_accounts("cst_1"))
+        await client.gather_accounts(["cst_1", "cst_2"])
+    assert () == exporter.get_finished_spans()
 
 
 @pytest.mark.asyncio
