@@ -124,8 +124,12 @@ async def test_a_caller_with_a_shorter_deadline_gets_its_own_timeout() -> None:
 
 @pytest.mark.asyncio
 async def test_when_every_caller_leaves_the_request_is_cancelled() -> None:
-    """Nobody waits any more: the shared request is cancelled, not left running."""
+    """Nobody waits any more: the shared request is cancelled, not left running, quietly."""
     gate = Gate()
+    reported: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(
+        lambda _loop, context: reported.append(context)
+    )
     async with client(gate, coalesce=True) as accounts:
         calls = [asyncio.ensure_future(accounts.list_accounts("cst_1")) for _ in range(3)]
         await _settle()
@@ -137,6 +141,41 @@ async def test_when_every_caller_leaves_the_request_is_cancelled() -> None:
         page = await accounts.list_accounts("cst_1")  # a new request, not the abandoned one
     assert 2 == gate.sent
     assert 1 == len(page.accounts)
+    assert [] == reported  # nothing for the loop to complain of (an unretrieved failure...)
+
+
+def test_a_request_left_in_flight_by_an_earlier_event_loop_is_not_waited_for() -> None:
+    """A coalescing client used from a second event loop sends its own request.
+
+    The first loop stops while its call and the shared request are still in flight (an
+    application's loop ended without waiting for its tasks): the second loop's call must
+    not wait for a task of a loop that is gone.
+    """
+    gate = Gate()
+    accounts = client(gate, coalesce=True)
+
+    async def start() -> None:
+        asyncio.ensure_future(accounts.list_accounts("cst_1"))  # noqa: RUF006 - left pending
+        await _settle()
+
+    first = asyncio.new_event_loop()
+    try:
+        first.run_until_complete(start())  # the loop stops; its tasks stay pending
+
+        async def second() -> int:
+            gate.released = asyncio.Event()
+            gate.released.set()
+            return len((await accounts.list_accounts("cst_1")).accounts)
+
+        assert 1 == asyncio.run(second())
+    finally:  # the first loop's tasks cancelled and finished, then the loop closed
+        pending = asyncio.all_tasks(first)
+        for task in pending:
+            task.cancel()
+        first.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        first.run_until_complete(accounts.aclose())
+        first.close()
+    assert 2 == gate.sent
 
 
 @pytest.mark.asyncio
