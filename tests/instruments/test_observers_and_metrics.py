@@ -304,3 +304,26 @@ async def test_a_coalesced_call_is_told_with_its_customer() -> None:
         released.set()
         await asyncio.gather(*calls)
     assert [("coalesced", "cst_7")] == [e for e in recorder.events if e[0] == "coalesced"]
+
+
+@pytest.mark.asyncio
+async def test_a_retry_the_budget_refuses_is_told_with_no_delay() -> None:
+    """The retry budget spent: the failed attempt is told as refused, with no wait before it."""
+    recorder = Recorder()
+    stingy = ja.RetryPolicy(retry_budget=0.0, retry_budget_floor=0.2).without_waiting()
+    async with ja.AccountsClient(
+        KEY, transport=failing_then_ok(10**6), retry=stingy, observers=[recorder]
+    ) as client:
+        with pytest.raises(ja.ServerError) as caught:
+            await client.list_accounts("cst_1")
+    assert caught.value.not_retried
+    kinds = [kind for kind, _ in recorder.events]
+    assert ["request", "retry", "request", "retry", "request", "refused"] == kinds
+    refused = recorder.events[-1][1]
+    assert isinstance(refused, ja.RetryEvent)
+    assert ("cst_1", 3, 503, 0.0) == (
+        refused.customer_id,
+        refused.attempt,
+        refused.status,
+        refused.delay,
+    )

@@ -109,6 +109,66 @@ async def test_retried_call_gives_one_call_span_and_two_attempt_spans(
 
 
 @pytest.mark.asyncio
+async def test_spans_carry_the_library_as_their_scope(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Every span's instrumentation scope is this library, at its version."""
+    fake.add_account("cst_1")
+    async with _client(fake, provider) as client:
+        await client.list_accounts("cst_1")
+    scopes = {
+        (s.instrumentation_scope.name, s.instrumentation_scope.version)
+        for s in exporter.get_finished_spans()
+        if s.instrumentation_scope is not None
+    }
+    assert {("juspay_accounts", ja.__version__)} == scopes
+
+
+@pytest.mark.asyncio
+async def test_a_400_attempt_is_failed_with_its_status_as_the_description(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """400 is the first status of the error range: the attempt span says ``400`` twice."""
+    fake.add_account("cst_1")
+    fake.inject(Fault.respond(400, "bad"))
+    async with _client(fake, provider) as client:
+        with pytest.raises(ja.APIError):
+            await client.list_accounts("cst_1")
+    (attempt,) = _by_name(exporter.get_finished_spans(), _ATTEMPT)
+    assert "400" == (attempt.attributes or {})["error.type"]
+    assert (trace.StatusCode.ERROR, "400") == (
+        attempt.status.status_code,
+        attempt.status.description,
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_traced_attempt_keeps_its_time_limit(provider: TracerProvider) -> None:
+    """Tracing wraps each attempt; the transport is still given the attempt's time limit."""
+    limits: list[float | None] = []
+
+    class Recording:
+        async def send(
+            self,
+            request: ja.TransportRequest,
+            timeout: float | None,  # noqa: ASYNC109 - the transport protocol's argument
+        ) -> ja.TransportResponse:
+            del request
+            limits.append(timeout)
+            return ja.TransportResponse(503 if len(limits) == 1 else 200, {}, b'{"list": []}')
+
+    async with ja.AccountsClient(
+        "key_123456789",
+        transport=Recording(),
+        timeout=7.5,
+        tracer_provider=provider,
+        retry=ja.RetryPolicy(deadline=None).without_waiting(),
+    ) as client:
+        await client.list_accounts("cst_1")
+    assert [7.5, 7.5] == limits
+
+
+@pytest.mark.asyncio
 async def test_failed_call_span_names_the_error_class_only(
     fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -523,7 +583,7 @@ class _RaisingProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         del span, parent_context
         if self.where == "on_start":
-            raise _BrokenTracingError(self.where)
+            raise _BrokenTracingError(f" {self.where}\n")  # folded in the warning
 
     def on_end(self, span: ReadableSpan) -> None:
         del span
@@ -563,6 +623,16 @@ _TRACING_FAILURES = [
 ]
 
 
+_WHERE_IT_FAILED = {
+    "get_tracer": ("TracerProvider.get_tracer", "get_tracer"),
+    "on_start": ("Tracer.start_span", "on_start"),
+    "on_end": ("Span.end", "on_end"),
+    "set_attribute": ("Span.set_attribute", "span method"),
+    "set_attributes": ("Span.set_attributes", "span method"),
+    "set_status": ("Span.set_status", "span method"),
+}
+
+
 @pytest.fixture
 def broken_provider(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -585,7 +655,10 @@ def broken_provider(
 @pytest.mark.parametrize("broken_provider", _TRACING_FAILURES, indirect=True)
 @pytest.mark.asyncio
 async def test_failing_tracing_fails_no_call_walk_or_fan_out_with_retries(
-    fake: FakeJuspay, broken_provider: TracerProvider, caplog: pytest.LogCaptureFixture
+    fake: FakeJuspay,
+    broken_provider: TracerProvider,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Whatever raises inside tracing, calls, walks and a retried fan-out all succeed.
 
@@ -607,6 +680,7 @@ async def test_failing_tracing_fails_no_call_walk_or_fan_out_with_retries(
         results = await client.gather_accounts([*customers, "cst_404"], concurrency=3)
         with pytest.raises(ja.NotFoundError):
             await client.list_accounts("cst_404")
+    where = request.node.callspec.params["broken_provider"]
     assert (2, 3) == (len(page.accounts), len(walked))
     assert dict.fromkeys(customers, 3) == {c: len(results[c].accounts) for c in customers}
     assert isinstance(results["cst_404"].error, ja.NotFoundError)
@@ -617,6 +691,10 @@ async def test_failing_tracing_fails_no_call_walk_or_fan_out_with_retries(
     assert 1 == len(warnings), warnings
     assert "tracing failed in " in warnings[0]
     assert "the call goes on untraced" in warnings[0]
+    # It names what failed and quotes the error, white space folded, for the operator.
+    place, quoted = _WHERE_IT_FAILED[where]
+    assert f"in {place} " in warnings[0]
+    assert f"(_BrokenTracingError: {quoted})" in warnings[0]
 
 
 @pytest.mark.asyncio

@@ -162,6 +162,7 @@ async def test_a_retry_refused_at_the_deadline_sends_nothing_and_takes_nothing(
     assert str(error).startswith("not sent")
     assert "token" in str(error)
     assert isinstance(error.__cause__, ja.ServerError)
+    assert 1 == error.attempts  # the 503 was sent; the refused retry was not
     assert ended <= 1.0
     assert [0.0, 2.0] == starts
 
