@@ -381,15 +381,15 @@ class RedisStore:
         del waited  # Redis's clock decides; a wait is always checked again
         self._check_open()
         bound = await self._for_this_loop()
+        # Handed to this call and forgotten here, whatever becomes of it: a call that fails
+        # or is cancelled may have run on the server all the same, and giving the tokens
+        # back twice would let more starts through than the budget allows. At worst, a
+        # failed call's few tokens come free again with time, as any token does.
         back, self._given_back = self._given_back, 0
         args = (*self._args, wanted, back)
-        try:
-            taken, wait_us, held_ms, reset = await self._ask(
-                bound.take(keys=self._keys, args=args), "take a token"
-            )
-        except BaseException:
-            self._given_back += back
-            raise
+        taken, wait_us, held_ms, reset = await self._ask(
+            bound.take(keys=self._keys, args=args), "take a token"
+        )
         if reset and not self._reset_seen:
             self._reset_seen = True
             _LOG.warning(

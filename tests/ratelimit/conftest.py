@@ -190,6 +190,7 @@ class RedisProxy:
         self.target_port = target_port
         self.delay = delay
         self.sent: list[float] = []
+        self.request_seen = asyncio.Event()  # set as each chunk goes to Redis; clear to wait
         self.url = ""
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -210,6 +211,7 @@ class RedisProxy:
             while data := await reader.read(65536):
                 self.sent.append(time.monotonic())
                 upstream_writer.write(data)
+                self.request_seen.set()
             upstream_writer.close()
 
         async def collect() -> None:

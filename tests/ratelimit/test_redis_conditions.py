@@ -19,6 +19,7 @@ import pytest
 import redis.asyncio
 
 import juspay_accounts as ja
+from juspay_accounts._ratelimit import open_store
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -251,3 +252,31 @@ async def test_after_aclose_no_redis_command_is_sent(
     assert {ja.ClientClosedError} == {type(o) for o in outcomes}
     assert ended < 0.5
     assert [] == [t for t in proxy.sent if t > closed_at]
+
+
+@pytest.mark.asyncio
+async def test_tokens_given_back_in_a_call_cut_short_are_not_given_back_twice(
+    redis_server: RedisServer, redis_proxy: StartProxy
+) -> None:
+    """A take cancelled after Redis ran it: the tokens it gave back are not given back again.
+
+    The script runs as soon as it arrives (the proxy only delays the reply), so the call's
+    give-back has happened on the server; handing it to the next call too would let more
+    starts through than the budget allows.
+    """
+    proxy = await redis_proxy(redis_server.port, 0.05)
+    store = open_store(ja.RateLimit(0.01, burst=3, store=proxy.url, key="twice"))
+    try:
+        assert 3 == (await store.take(3, waited=False)).taken  # the bucket is empty now
+        store.give_back(2)
+        proxy.request_seen.clear()
+        cut = asyncio.ensure_future(store.take(1, waited=False))
+        async with asyncio.timeout(5):
+            await proxy.request_seen.wait()  # the script call has gone to Redis
+        cut.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cut
+        # On the server: 2 given back, 1 taken by the call cut short; 1 is left.
+        assert 1 == (await store.take(3, waited=False)).taken
+    finally:
+        await store.aclose()

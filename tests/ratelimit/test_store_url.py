@@ -70,3 +70,36 @@ def test_a_url_it_cannot_use_is_refused_at_construction_quoting_no_password(url:
         ja.RateLimit(1, store=url)
     assert "s3cret" not in str(caught.value)
     assert (None, None) == (caught.value.__cause__, caught.value.__context__)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"redis://alice:{PASSWORD}@127.0.0.1:6380/2", "redis://alice:***@127.0.0.1:6380/2"),
+        ("redis://127.0.0.1", "redis://127.0.0.1:6379/0"),
+        ("redis://h?db=5", "redis://h:6379/5"),
+        ("rediss://[::1]:7000/1", "rediss://[::1]:7000/1"),
+        (f"redis://:{PASSWORD}@h/0", "redis://:***@h:6379/0"),
+        ("redis://bob@h", "redis://bob@h:6379/0"),
+        (f"unix:///tmp/r.sock?db=3&password={PASSWORD}", "unix://:***@/tmp/r.sock?db=3"),
+    ],
+)
+def test_the_repr_shows_the_store_rebuilt_with_its_defaults(url: str, shown: str) -> None:
+    """Where the store is, as redis-py reads it (port, database, user), the password as ***."""
+    assert f"store={shown!r}" in repr(ja.RateLimit(5, store=url))
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"),
+    [
+        (f"http://:{PASSWORD}@127.0.0.1:6379/0", "http"),
+        (f"ftp://u:{PASSWORD}@h/x://y", "ftp"),
+        (f"127.0.0.1:6379?password={PASSWORD}", ""),
+    ],
+)
+def test_a_store_of_another_scheme_is_refused_naming_only_the_scheme(url: str, scheme: str) -> None:
+    """Another scheme: the error names it (and nothing past it, which may be a password)."""
+    with pytest.raises(ValueError, match="store must be 'memory://' or a redis://") as caught:
+        ja.RateLimit(1, store=url)
+    assert str(caught.value).endswith(f"got one with scheme {scheme!r}")
+    assert "s3cret" not in str(caught.value)
