@@ -280,3 +280,37 @@ async def test_tokens_given_back_in_a_call_cut_short_are_not_given_back_twice(
         assert 1 == (await store.take(3, waited=False)).taken
     finally:
         await store.aclose()
+
+
+class _SeenEnough(Exception):  # noqa: N818 - ends the test's call, not an error
+    """Raised by the recording sleep once it has seen enough waits."""
+
+
+@pytest.mark.asyncio
+async def test_a_long_wait_for_a_shared_token_is_checked_again_every_second(
+    redis_server: RedisServer, server: TimingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next shared token 5 s away: the caller asks Redis again at least every second.
+
+    Another process may give tokens back, or a hold may start, meanwhile. The waits are
+    recorded and skipped (Redis's clock does not move): three waits of at most 1 s each.
+    """
+    real_sleep = asyncio.sleep
+    waits: list[float] = []
+
+    async def recording(seconds: float) -> None:
+        if seconds > 0:
+            waits.append(seconds)
+            if len(waits) == 3:
+                raise _SeenEnough
+        await real_sleep(0)
+
+    limit = ja.RateLimit(0.2, burst=1, store=redis_server.url, key="recheck")
+    async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
+        await client.list_accounts("recheck-1")  # the one token of the burst
+        monkeypatch.setattr(asyncio, "sleep", recording)
+        with pytest.raises(_SeenEnough):
+            await client.list_accounts("recheck-2")
+        monkeypatch.undo()
+    assert 3 == len(waits)
+    assert all(0.9 <= wait <= 1.0 for wait in waits), waits

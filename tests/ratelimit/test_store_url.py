@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -103,3 +104,31 @@ def test_a_store_of_another_scheme_is_refused_naming_only_the_scheme(url: str, s
         ja.RateLimit(1, store=url)
     assert str(caught.value).endswith(f"got one with scheme {scheme!r}")
     assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.asyncio
+async def test_a_redis_quoting_the_password_back_never_shows_it() -> None:
+    """A server (or proxy) whose error repeats the AUTH it got: the store's error hides it."""
+
+    async def echo_errors(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            said = data.decode(errors="replace").replace("\r\n", " ")
+            writer.write(f"-ERR refused: {said}\r\n".encode())
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo_errors, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limit = ja.RateLimit(1, store=f"redis://app:{PASSWORD}@127.0.0.1:{port}/0")
+    try:
+        async with ja.AccountsClient("key", base_url="http://127.0.0.1:1", rate_limit=limit) as c:
+            with pytest.raises(ja.RateLimitStoreError) as caught:
+                await c.list_accounts("cst_1")
+    finally:
+        server.close()
+        await server.wait_closed()
+    error = caught.value
+    assert "refused" in str(error)  # the server's words are there...
+    assert "***" in str(error)  # ...with the password replaced
+    texts = [str(error), repr(error), str(error.__cause__), str(error.__context__)]
+    assert [] == [text for text in texts if "s3cret" in text]
