@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from juspay_accounts._instruments import Instruments
     from juspay_accounts._models import AccountPage, CustomerAccount
     from juspay_accounts._policy import RetryPolicy
+    from juspay_accounts._redact import Secrets
     from juspay_accounts._seam import Wire
     from juspay_accounts._sharing import Sharing
     from juspay_accounts._throttle import Throttle
@@ -57,14 +58,26 @@ a thread, the event loop gets the GIL back every ``sys.getswitchinterval()`` (5 
 
 
 async def decode_page(
-    status: int, headers: Mapping[str, str], body: bytes, *, offset_sent: int | None
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    offset_sent: int | None,
+    secrets: Secrets | None = None,
 ) -> AccountPage:
     """:func:`~juspay_accounts._response.decode_list_response`, off the loop for a large body."""
     if len(body) > DECODE_OFF_LOOP_BYTES:
         return await asyncio.to_thread(
-            _response.decode_list_response, status, headers, body, offset_sent=offset_sent
+            _response.decode_list_response,
+            status,
+            headers,
+            body,
+            offset_sent=offset_sent,
+            secrets=secrets,
         )
-    return _response.decode_list_response(status, headers, body, offset_sent=offset_sent)
+    return _response.decode_list_response(
+        status, headers, body, offset_sent=offset_sent, secrets=secrets
+    )
 
 
 class PageFetcher:
@@ -169,19 +182,24 @@ class PageFetcher:
         """One request under the retry policy, traced when tracing is on, and observed."""
         instruments = self._instruments
         stats = instruments.stats
+        transport = self._transport
         send: Callable[
             [_request.Request, float | None], Awaitable[tuple[int, Mapping[str, str], bytes]]
-        ] = self._transport.send
+        ] = transport.send
         if instruments.observers:
             send = instruments.observed(send, customer_id, self._where)
 
         async def attempt(time_limit: float | None) -> AccountPage:
             stats.requests += 1
             status, headers, body = await send(request, time_limit)
+            # The decoder keeps these out of any error the answer becomes.
+            secrets = transport.secrets(request)
             # decode_page() inlined: a coroutine per page costs more than this test.
             if len(body) > DECODE_OFF_LOOP_BYTES:
-                return await decode_page(status, headers, body, offset_sent=offset)
-            return _response.decode_list_response(status, headers, body, offset_sent=offset)
+                return await decode_page(status, headers, body, offset_sent=offset, secrets=secrets)
+            return _response.decode_list_response(
+                status, headers, body, offset_sent=offset, secrets=secrets
+            )
 
         tracing = self.tracing
         span = None if tracing is None else tracing.start("list_accounts", customer_id, parent)
@@ -197,11 +215,11 @@ class PageFetcher:
                 stats.requests += 1
                 return await counted(request, time_limit)
 
-            run = tracing.attempts(
-                span,
-                count_and_send,
-                functools.partial(decode_page, offset_sent=offset),
-            )
+            async def decode(status: int, headers: Mapping[str, str], body: bytes) -> AccountPage:
+                secrets = transport.secrets(request)  # after sending, as above
+                return await decode_page(status, headers, body, offset_sent=offset, secrets=secrets)
+
+            run = tracing.attempts(span, count_and_send, decode)
         try:
             page = await call_with_retries(
                 run,

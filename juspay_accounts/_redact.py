@@ -1,12 +1,22 @@
-"""Keeping the API key, and a proxy's credentials, out of what a server sends back.
+"""Keeping the API key, and a proxy's credentials, out of what the library quotes of an answer.
 
 A server or proxy that reflects the request (an echo endpoint, a firewall page quoting the
 request's headers, a broken status line or header made of them) puts the ``Authorization``
 value (or the ``Proxy-Authorization`` one) into the answer. The library quotes answers in
 its errors (bodies, Juspay's messages, request ids, a redirect's target, aiohttp's parse
-errors and a proxy's reason phrase), so the transport replaces every form of those secrets
-in an answer (header names and values, the body) before anything reads it. An answer
-without them is returned as it came, at the cost of a substring search per form.
+errors and a proxy's reason phrase), in log records and in spans, so every form of those
+secrets is replaced where an answer is quoted:
+
+- the headers (names and values), by the transport, before anything reads them: the
+  request id is logged and traced, and a page or an error keeps them all;
+- the body, where the answer becomes an error
+  (:func:`~juspay_accounts._response.decode_list_response`), which is then made from the
+  answer with the forms replaced;
+- aiohttp's and a transport's own messages, where they become the library's errors
+  (:mod:`._failures`, :mod:`._seam`).
+
+A page that decodes is not searched: it is the server's data, handed over as it came. An
+answer without the forms is left as it came, at the cost of a substring search per form.
 """
 
 from __future__ import annotations
@@ -139,19 +149,18 @@ def redact_headers(headers: Mapping[str, str], secrets: Secrets) -> Mapping[str,
     """
     # One search per form in all the names and values at once (no form holds the "\n" that
     # joins them): a generator over every value and form cost about 15k instructions per
-    # answer (perf change 3 in docs/performance-notes.md).
+    # answer (perf change 3 in docs/performance-notes.md), two joins 2.7k more than one.
     forms = secrets.text
-    if not forms:
-        return headers
-    text = "\n".join(headers.values()) + "\n" + "\n".join(headers.keys())
-    for form in forms:
-        if form in text:
-            return CIMultiDictProxy(
-                CIMultiDict(
-                    (redact_text(name, forms), redact_text(value, forms))
-                    for name, value in headers.items()
+    if forms:
+        text = "\n".join([*headers.keys(), *headers.values()])
+        for form in forms:
+            if form in text:
+                return CIMultiDictProxy(
+                    CIMultiDict(
+                        (redact_text(name, forms), redact_text(value, forms))
+                        for name, value in headers.items()
+                    )
                 )
-            )
     return headers
 
 

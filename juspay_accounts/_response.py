@@ -26,6 +26,7 @@ from juspay_accounts._converter import (
     make_converter,
 )
 from juspay_accounts._models import AccountPage, CustomerAccount
+from juspay_accounts._redact import redact_answer
 from juspay_accounts.exceptions import (
     BODY_LIMIT,
     APIError,
@@ -42,6 +43,8 @@ from juspay_accounts.exceptions import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import TypeAlias
+
+    from juspay_accounts._redact import Secrets
 
     _AccountHook: TypeAlias = Callable[[Any, type[CustomerAccount]], CustomerAccount]
 
@@ -365,6 +368,7 @@ def decode_list_response(
     body: bytes,
     *,
     offset_sent: int | None = None,
+    secrets: Secrets | None = None,
 ) -> AccountPage:
     """Decipher the answer to :func:`build_list_request`.
 
@@ -372,12 +376,38 @@ def decode_list_response(
     ``count`` or ``total``, they default to the offset that was sent (or 0), the number of
     accounts received, and "nothing after this page".
 
+    This is where an answer becomes an error, and so where it is quoted: with ``secrets``
+    (the forms of the API key, and of a proxy's credentials), an answer that holds any of
+    them gives the error it would give with each replaced by ``<redacted>``, chaining
+    nothing. A page is handed over as it came.
+
     Raises:
         APIError: (a subclass chosen by status) for any answer that is not 2xx.
         ResponseValidationError: for a 2xx body that is not JSON, not an object, lacks
             ``list``, or holds an account that cannot be read; the message names the
             path that failed, e.g. ``$.list[3].date_created``.
     """
+    try:
+        return _page(status, headers, body, offset_sent)
+    except (APIError, ResponseValidationError):
+        if secrets is None:
+            raise
+        # Searched only now: a page that decodes is not scanned (perf change 12).
+        redacted = redact_answer(headers, body, secrets)
+        if redacted[0] is headers and redacted[1] is body:
+            raise  # nothing to hide: the error stands as it is
+    # The answer holds a secret, which the error may quote (whole, or cut short in a message
+    # or a value's repr): the error is made again from the answer with each form replaced.
+    # Raised here, outside the except clause, so that the first error is not its context;
+    # and this frame keeps only the redacted answer.
+    headers, body = redacted
+    raise _redacted_failure(status, headers, body, offset_sent)
+
+
+def _page(
+    status: int, headers: Mapping[str, str], body: bytes, offset_sent: int | None
+) -> AccountPage:
+    """:func:`decode_list_response` without ``secrets``: the page, or the error as it comes."""
     if not 200 <= status < 300:  # noqa: PLR2004 - the success range
         raise decode_error(status, headers, body)
     data, why = _load_json(body)
@@ -411,3 +441,17 @@ def decode_list_response(
         del data, items, accounts
         raise error
     return page_builder()(accounts, offset, count, total, headers)
+
+
+def _redacted_failure(
+    status: int, headers: Mapping[str, str], body: bytes, offset_sent: int | None
+) -> APIError | ResponseValidationError:
+    """The error that :func:`_page` gives for an answer already redacted."""
+    try:
+        _page(status, headers, body, offset_sent)
+    except (APIError, ResponseValidationError) as exc:
+        return exc
+    # Replacing the key mended the answer (a key holding a '"' broke the JSON, say): it was
+    # refused as it came, so it still is, without quoting the problem.
+    why = "the body could not be read as it came: it holds a secret, shown as <redacted> @ $"
+    return _invalid([why], status, headers, body)

@@ -7,10 +7,11 @@ limit, return the status, the headers and the body. The client's own aiohttp tra
 tests without sockets; an httpx or a recording transport are others.
 
 :class:`GivenTransport` runs a transport it is given under the client's rules, as the
-aiohttp one runs its session: it replaces the API key's forms in the
-answer before anything reads it, turns a transport's timeouts and socket errors into the
-library's errors (with nothing of the request chained), and refuses requests once the
-client is closed. It never closes the transport: whoever made it does.
+aiohttp one runs its session: it replaces the API key's forms in the answer's headers
+before anything reads them (the body is redacted where it becomes an error, in
+:func:`~juspay_accounts._response.decode_list_response`), turns a transport's timeouts and
+socket errors into the library's errors (with nothing of the request chained), and refuses
+requests once the client is closed. It never closes the transport: whoever made it does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from juspay_accounts._redact import redact_answer, redact_text
+from juspay_accounts._redact import redact_headers, redact_text
 from juspay_accounts._transport import (
     DEFAULT_KEEPALIVE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from juspay_accounts._redact import Secrets
     from juspay_accounts._request import Request
 
 __all__ = [
@@ -124,7 +126,11 @@ class Wire(Protocol):
     async def send(
         self, request: Request, time_limit: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send one built request; the answer with the key's forms replaced."""
+        """Send one built request; the answer, its headers with the key's forms replaced."""
+        ...
+
+    def secrets(self, request: Request) -> Secrets:
+        """The forms to keep out of what is quoted of ``request``'s answer (ask after sending)."""
         ...
 
     async def aclose(self) -> None:
@@ -195,10 +201,14 @@ class GivenTransport:
         self._closed = True
         self._closed_event.set()
 
+    def secrets(self, request: Request) -> Secrets:
+        """The forms of the key that ``request`` carries: a given transport's proxy is its own."""
+        return request.secrets
+
     async def send(
         self, request: Request, time_limit: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """Send through the given transport; the answer redacted, failures mapped."""
+        """Send through the given transport; the answer's headers redacted, failures mapped."""
         if self._closed:
             msg = "this AccountsClient is closed; create a new one"
             raise ClientClosedError(msg)
@@ -220,8 +230,9 @@ class GivenTransport:
         else:
             if not isinstance(headers, CIMultiDictProxy):
                 headers = CIMultiDictProxy(CIMultiDict(headers))
-            answer_headers, answer_body = redact_answer(headers, bytes(body), request.secrets)
-            return status, answer_headers, answer_body
+            # As the aiohttp transport: the headers are read first (logged, traced, kept);
+            # the body is redacted only where it becomes an error.
+            return status, redact_headers(headers, request.secrets), bytes(body)
         # Raised outside the except clauses: nothing of the transport's error (which may
         # quote the request, and so the key) is chained.
         raise failure

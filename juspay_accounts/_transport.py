@@ -34,7 +34,7 @@ from juspay_accounts._network import (
 from juspay_accounts._redact import (
     Secrets,
     joined_secrets,
-    redact_answer,
+    redact_headers,
     redact_text,
 )
 from juspay_accounts._version import __version__
@@ -362,9 +362,11 @@ class Transport:
             failure = self._failure(exc, url.host, time_limit, secrets.text)
         else:
             # A server that reflects the request must not get the key (or the proxy's
-            # credentials) into what the library makes of its answer (errors, request ids,
-            # logs): see _redact.
-            answer_headers, body = redact_answer(headers, body, secrets)
+            # credentials) into what the library makes of its answer: the headers are read
+            # before anything else (the request id is logged, traced, kept with the page),
+            # so they are redacted here; the body only where it becomes an error, in
+            # _response.decode_list_response (see _redact).
+            answer_headers = redact_headers(headers, secrets)
             if debug:
                 _LOG.debug(
                     "%s %s -> %s (request id %s)",
@@ -381,8 +383,18 @@ class Transport:
             raise failure
         raise failure from cause
 
+    def secrets(self, request: Request) -> Secrets:
+        """The forms to keep out of what is quoted of ``request``'s answer.
+
+        The key's, and the proxy's credentials when the proxy has some (one from the
+        environment is known once the session is made: ask after sending).
+        """
+        if self._proxy_secrets is None:
+            return request.secrets
+        return joined_secrets(request.secrets, self._proxy_secrets)
+
     def _checked_secrets(self, request: Request) -> Secrets:
-        """The secrets to keep out of the answer; the TLS settings checked once more first.
+        """:meth:`secrets`, the TLS settings checked once more first.
 
         The ``ssl_context`` was checked when the client was built, but an SSLContext is
         mutable and the session's new connections use this same object: one whose
@@ -390,9 +402,7 @@ class Transport:
         """
         if self._ssl_context is not None:
             refuse_changed_ssl_context(self._ssl_context)
-        if self._proxy_secrets is None:
-            return request.secrets
-        return joined_secrets(request.secrets, self._proxy_secrets)
+        return self.secrets(request)
 
     def _failure(
         self,
