@@ -121,7 +121,7 @@ async def test_a_fan_out_through_the_seam_reports_each_customer() -> None:
 
 
 @pytest.mark.asyncio
-async def test_the_key_in_an_answer_is_redacted_before_anything_reads_it() -> None:
+async def test_the_key_in_an_answer_never_reaches_its_error() -> None:
     """A handler that reflects the key, in a header and the body: neither reaches the error."""
 
     def reflecting(_request: MockRequest) -> MockResponse:
