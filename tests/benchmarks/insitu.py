@@ -49,7 +49,7 @@ def stub(variant: str, base: str) -> str:  # noqa: C901 - one stub per part, in 
         page = _response.decode_list_response(200, CIMultiDictProxy(CIMultiDict()), TWO_ACCOUNTS)
         _response.decode_list_response = lambda *_args, **_kwargs: page
     if "no-redaction" in parts:
-        _transport.redact_answer = lambda headers, body, _secrets: (headers, body)  # type: ignore[attr-defined,assignment]
+        _transport.redact_headers = lambda headers, _secrets: headers  # type: ignore[attr-defined,assignment]
     if "no-retries" in parts:
 
         async def direct(attempt: Any, *, attempt_timeout: float, **_kwargs: object) -> Any:  # noqa: ANN401

@@ -28,6 +28,7 @@ STEPS = (
     "decode_page",
     "parse_json",
     "structure_accounts",
+    "redact_headers",
     "redact_answer",
     "retry_plumbing",
     "hand_written_decode",
@@ -59,6 +60,7 @@ def steps(n: int) -> dict[str, Any]:
     items = json.loads(TWO_ACCOUNTS)["list"]
     fast, _ = _response.account_hooks()
     authorization = settings.headers["Authorization"]
+    secrets = settings.secrets
     policy, throttle = ja.RetryPolicy(), _throttle.Throttle()
 
     async def answer(_request: object, _limit: object) -> Any:  # noqa: ANN401 - canned
@@ -92,6 +94,9 @@ def steps(n: int) -> dict[str, Any]:
         "structure_accounts": lambda: [
             [fast(item, ja.CustomerAccount) for item in items] for _ in range(n)
         ],
+        # What every answer costs: the headers searched for the key's forms.
+        "redact_headers": lambda: [_redact.redact_headers(headers, secrets) for _ in range(n)],
+        # What an answer that becomes an error costs: its headers and body searched.
         "redact_answer": lambda: [
             _redact.redact_answer(headers, TWO_ACCOUNTS, _redact.secret_forms(authorization))
             for _ in range(n)
