@@ -34,7 +34,8 @@ class Request(NamedTuple):
 
     ``url`` is fully percent-encoded and marked so (``yarl.URL(..., encoded=True)``): aiohttp
     sends it without parsing or re-encoding it. ``secrets`` are the forms of the key it
-    carries, for the transport to keep out of the answer.
+    carries, kept out of whatever the library quotes of the answer (the transport's
+    headers, the decoder's errors: see :mod:`._redact`).
 
     A named tuple rather than a frozen attrs class (the house's value objects): it is built
     for every request, and ``tuple.__new__`` costs 1.4k instructions where the frozen
