@@ -30,6 +30,7 @@ __all__ = [
     "KEEP",
     "Keep",
     "Settings",
+    "basic_authorization",
     "check_headers",
     "check_text",
     "check_timeout",
@@ -187,6 +188,11 @@ def _check_base_url(base_url: object, *, allow_insecure_http: bool) -> str:
     return str(url).rstrip("/")
 
 
+def basic_authorization(api_key: str) -> str:
+    """The ``Authorization`` value Juspay expects: Basic, the key as user, no password."""
+    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
+
+
 def make_settings(
     *,
     api_key: object,
@@ -212,9 +218,8 @@ def make_settings(
     if not _encodable(api_key):
         msg = "api_key must be text with a UTF-8 form (it holds a lone surrogate)"
         raise ValueError(msg)
-    token = base64.b64encode(f"{api_key}:".encode()).decode()
     headers = {
-        "Authorization": f"Basic {token}",
+        "Authorization": basic_authorization(api_key),
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/json",
         "User-Agent": check_text(user_agent, "user_agent"),

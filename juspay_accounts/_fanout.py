@@ -376,9 +376,14 @@ class CustomerResultStream(AsyncIterator[CustomerResult]):
 
         ``on_close`` is called once, when the fan-out stops (its trace span ends there).
         """
-        self._run = _Run(
-            fetch, customer_ids, concurrency=concurrency, dedupe=dedupe, on_close=on_close
-        )
+        try:
+            self._run = _Run(
+                fetch, customer_ids, concurrency=concurrency, dedupe=dedupe, on_close=on_close
+            )
+        except BaseException:  # ids that are not iterable: the fan-out never starts
+            if on_close is not None:
+                on_close()
+            raise
 
     def __repr__(self) -> str:
         """Say how far the fan-out has come."""
@@ -417,5 +422,6 @@ class CustomerResultStream(AsyncIterator[CustomerResult]):
         """Cancel the work in flight when the fan-out is dropped, unless a loop is reading it."""
         # ``async for result in client.accounts_for_customers(ids)`` drops the fan-out at
         # once and keeps only the iterator: the loop's end is what stops the work then.
-        if not self._run.iterated:
-            self._run.drop()
+        run = getattr(self, "_run", None)  # None: refused when it was made
+        if run is not None and not run.iterated:
+            run.drop()

@@ -239,36 +239,73 @@ class PageFetcher:
             Tracing.end(span, None, page.request_id)
         return page
 
+    def _walk_span(
+        self, name: str, customer_id: str, parent: Context | None
+    ) -> tuple[Span | None, Context | None]:
+        """A walk's span (``AccountsClient.<name>``, a child of ``parent``) and its context."""
+        tracing = self.tracing
+        span = None if tracing is None else tracing.start(name, customer_id, parent)
+        if tracing is None or span is None:
+            return None, parent
+        return span, tracing.context(span)
+
+    async def _next_page(
+        self, walk: PageWalk, routing_id: str, policy: RetryPolicy, parent: Context | None
+    ) -> AccountPage | None:
+        """The walk's one step: the next page, asked for and checked, or ``None`` at the end."""
+        offset = walk.next_offset()
+        if offset is None:
+            return None
+        request = _request.build_checked_list_request(
+            self._settings, walk.customer_id, routing_id, offset=offset, count=walk.page_size
+        )
+        return walk.accept(await self.page(request, walk.customer_id, offset, policy, parent))
+
     async def walk(
         self,
         walk: PageWalk,
         routing_id: str,
         policy: RetryPolicy,
         name: str,
-        parent: Context | None = None,
     ) -> AsyncGenerator[AccountPage, None]:
         """Yield each page of ``walk``, without the accounts already yielded.
 
-        The one walk loop: the walks yield from it, a fan-out's customer collects it. When
-        tracing, the walk is one span (``AccountsClient.<name>``, a child of ``parent``)
-        over its pages'.
+        When tracing, the walk is one span (``AccountsClient.<name>``) over its pages'.
         """
-        tracing = self.tracing
-        span = None
-        if tracing is not None and (span := tracing.start(name, walk.customer_id, parent)):
-            parent = tracing.context(span)
-        settings = self._settings
-        customer_id = walk.customer_id
+        span, parent = self._walk_span(name, walk.customer_id, None)
         try:
-            while (offset := walk.next_offset()) is not None:
-                request = _request.build_checked_list_request(
-                    settings, customer_id, routing_id, offset=offset, count=walk.page_size
-                )
-                yield walk.accept(await self.page(request, customer_id, offset, policy, parent))
+            while (page := await self._next_page(walk, routing_id, policy, parent)) is not None:
+                yield page
         except BaseException as exc:  # closing the generator early included
             _end_walk(span, walk, exc)
             raise
         _end_walk(span, walk, None)
+
+    async def accounts(
+        self,
+        walk: PageWalk,
+        routing_id: str,
+        policy: RetryPolicy,
+        parent: Context | None = None,
+    ) -> tuple[CustomerAccount, ...]:
+        """Every account of ``walk``, as one tuple (one ``all_accounts`` span).
+
+        The same steps as :meth:`walk`, in a coroutine rather than an async generator: a
+        walk run to its end needs none, and asyncio refuses one started while the loop
+        shuts down (a clean-up's ``all_accounts`` or fan-out would warn, or fail under
+        ``-W error``).
+        """
+        span, parent = self._walk_span("all_accounts", walk.customer_id, parent)
+        pages: list[tuple[CustomerAccount, ...]] = []
+        try:
+            while (page := await self._next_page(walk, routing_id, policy, parent)) is not None:
+                pages.append(page.accounts)
+        except BaseException as exc:
+            _end_walk(span, walk, exc)
+            raise
+        _end_walk(span, walk, None)
+        # Most customers fit in one page: hand on its tuple without copying it.
+        return pages[0] if len(pages) == 1 else tuple(itertools.chain.from_iterable(pages))
 
     @staticmethod
     async def accounts_in(
@@ -279,15 +316,6 @@ class PageFetcher:
             async for page in pages:
                 for account in page.accounts:
                     yield account
-
-    @staticmethod
-    async def accounts_of(pages: AsyncGenerator[AccountPage, None]) -> tuple[CustomerAccount, ...]:
-        """Every account of every page, as one tuple; the pages are walked to their end."""
-        collected = [page.accounts async for page in pages]
-        # Most customers fit in one page: hand on its tuple without copying it.
-        if len(collected) == 1:
-            return collected[0]
-        return tuple(itertools.chain.from_iterable(collected))
 
     def fan_out(
         self, *, page_size: int | None, max_pages: int | None, policy: RetryPolicy
@@ -323,7 +351,7 @@ class PageFetcher:
         """
         routing = _request.check_ids(customer_id, None)
         walk = PageWalk(customer_id, page_size=page_size, max_pages=max_pages)
-        return await self.accounts_of(self.walk(walk, routing, policy, "all_accounts", parent))
+        return await self.accounts(walk, routing, policy, parent)
 
 
 def _end_walk(span: Span | None, walk: PageWalk, exc: BaseException | None) -> None:

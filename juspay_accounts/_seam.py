@@ -82,8 +82,10 @@ class AsyncTransport(Protocol):
 
     Raise :class:`~juspay_accounts.APIConnectionError` (or :class:`TimeoutError`,
     :class:`OSError`, which the client maps to it) when no answer came: those are retried.
-    Anything else you raise reaches the caller as it is. Follow no redirects, keep no
-    cookies, and read no more of a body than the client can use.
+    A library error you raise reaches the caller with its message, but without what it
+    chains (``raise APIConnectionError(...) from exc``: an HTTP library's error can hold
+    the request's headers, and so the key); anything else reaches it as it is. Follow no
+    redirects, keep no cookies, and read no more of a body than the client can use.
     """
 
     async def send(self, request: TransportRequest, timeout: float | None) -> TransportResponse:  # noqa: ASYNC109
@@ -216,8 +218,13 @@ class GivenTransport:
         failure: JuspayError
         try:
             status, headers, body = await self._transport.send(outgoing, time_limit)
-        except JuspayError:
-            raise
+        except JuspayError as exc:
+            # The transport's own error, as the protocol asks: raised as it is, but with
+            # nothing chained (an HTTP library's error may hold the request's headers, and
+            # so the key).
+            exc.__cause__ = exc.__context__ = None
+            exc.__suppress_context__ = True
+            failure = exc
         except TimeoutError:
             failure = APITimeoutError(
                 f"no answer from {request.url.host} within {time_limit:g} s"

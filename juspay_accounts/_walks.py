@@ -135,8 +135,7 @@ class Walks:
         client = self._for_call(timeout, headers, merchant_id)
         walk = PageWalk.checked(customer_id, page_size=page_size, max_pages=max_pages)
         routing = _request.check_ids(customer_id, routing_id)
-        pages = client._fetcher.walk(walk, routing, client._policy(retry), "all_accounts")
-        return list(await PageFetcher.accounts_of(pages))
+        return list(await client._fetcher.accounts(walk, routing, client._policy(retry)))
 
     def accounts_for_customers(
         self,

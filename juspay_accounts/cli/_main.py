@@ -24,7 +24,9 @@ from juspay_accounts import (
     InvalidInputError,
     JuspayError,
 )
+from juspay_accounts._config import basic_authorization
 from juspay_accounts._environments import base_url_from_environment
+from juspay_accounts._redact import secret_forms
 from juspay_accounts.cli._args import BASE_URL_VARIABLE, ENVIRONMENTS, KEY_VARIABLE, make_parser
 from juspay_accounts.cli._ids import (
     IdsFile,
@@ -243,7 +245,13 @@ async def _list(args: argparse.Namespace) -> int:
     fmt = args.format or ("table" if sys.stdout.isatty() else "jsonl")
     total = _total(args, ids_file)
     run = _Run(
-        writer=make_writer(fmt, sys.stdout, show_account_numbers=args.show_account_numbers),
+        writer=make_writer(
+            fmt,
+            sys.stdout,
+            show_account_numbers=args.show_account_numbers,
+            # A server may echo the key into an account's field: never into the output.
+            secrets=secret_forms(basic_authorization(key)).text,
+        ),
         progress=Progress(total, enabled=not args.no_progress, stream=sys.stderr),
         out=sys.stdout,
         err=sys.stderr,

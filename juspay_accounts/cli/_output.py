@@ -14,11 +14,12 @@ import decimal
 import enum
 import json
 import re
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO, cast
 
 import attrs
 
 from juspay_accounts._models import mask
+from juspay_accounts._redact import redact_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -134,12 +135,33 @@ def _flat(data: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+class _Redacting:
+    """A text stream that writes every form of the API key as ``<redacted>``.
+
+    The library hands a page over as the server sent it; a server that echoes the request
+    into an account's field would otherwise put the key in the output, which ends up in
+    files and CI logs.
+    """
+
+    def __init__(self, out: TextIO, forms: tuple[str, ...]) -> None:
+        self._out = out
+        self._forms = forms
+
+    def write(self, text: str) -> int:
+        return self._out.write(redact_text(text, self._forms))
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the stream's own attributes
+        return getattr(self._out, name)
+
+
 class Writer:
     """Writes accounts as they arrive; :meth:`close` finishes the document."""
 
-    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
-        """Write to ``out``."""
-        self.out = out
+    def __init__(
+        self, out: TextIO, *, show_account_numbers: bool, secrets: tuple[str, ...] = ()
+    ) -> None:
+        """Write to ``out``, with ``secrets`` (the key's forms) written as ``<redacted>``."""
+        self.out: TextIO = cast("TextIO", _Redacting(out, secrets)) if secrets else out
         self.show = show_account_numbers
 
     def write(
@@ -189,8 +211,10 @@ class _JsonLines(_Records):
 class _Json(_Records):
     """One JSON array, streamed, so a large batch is never held in memory."""
 
-    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
-        super().__init__(out, show_account_numbers=show_account_numbers)
+    def __init__(
+        self, out: TextIO, *, show_account_numbers: bool, secrets: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(out, show_account_numbers=show_account_numbers, secrets=secrets)
         self.first = True
         self.out.write("[")
 
@@ -204,10 +228,12 @@ class _Json(_Records):
 
 
 class _Csv(Writer):
-    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
-        super().__init__(out, show_account_numbers=show_account_numbers)
+    def __init__(
+        self, out: TextIO, *, show_account_numbers: bool, secrets: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(out, show_account_numbers=show_account_numbers, secrets=secrets)
         self.csv = csv.DictWriter(
-            out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
+            self.out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
         )
         self.csv.writeheader()
 
@@ -259,8 +285,10 @@ class _Table(Writer):
         "CREATED (UTC)",
     )
 
-    def __init__(self, out: TextIO, *, show_account_numbers: bool) -> None:
-        super().__init__(out, show_account_numbers=show_account_numbers)
+    def __init__(
+        self, out: TextIO, *, show_account_numbers: bool, secrets: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(out, show_account_numbers=show_account_numbers, secrets=secrets)
         self.rows: list[tuple[int, tuple[str, ...]]] = []
 
     def write(
@@ -306,7 +334,9 @@ def table(out: TextIO, *, show_account_numbers: bool) -> _Table:
     return _Table(out, show_account_numbers=show_account_numbers)
 
 
-def make_writer(name: str, out: TextIO, *, show_account_numbers: bool) -> Writer:
-    """The writer for ``--format name``."""
+def make_writer(
+    name: str, out: TextIO, *, show_account_numbers: bool, secrets: tuple[str, ...] = ()
+) -> Writer:
+    """The writer for ``--format name``; ``secrets``: the key's forms, never written."""
     cls: type[Writer] = {"json": _Json, "jsonl": _JsonLines, "csv": _Csv, "table": _Table}[name]
-    return cls(out, show_account_numbers=show_account_numbers)
+    return cls(out, show_account_numbers=show_account_numbers, secrets=secrets)

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import juspay_accounts as ja
+from juspay_accounts.testing import MockResponse, MockTransport
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    import juspay_accounts as ja
     from juspay_accounts.testing import FakeJuspay
 
 
@@ -55,3 +57,43 @@ async def test_aclose_waits_for_the_source_being_read(
     assert ["source closed"] == log
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
+
+
+_ACCOUNT = {
+    "customer_account_id": "banh_1",
+    "customer_id": "cst_1",
+    "account_details": {"vpa": "alice@upi"},
+    "validation_status": "ACTIVE",
+    "date_created": "2024-01-01T00:00:00Z",
+}
+
+
+def test_a_clean_up_running_while_the_loop_shuts_down_can_still_walk_and_fan_out() -> None:
+    """A generator abandoned by the application, closed by ``asyncio.run`` as it ends.
+
+    Its clean-up calls ``all_accounts`` and ``gather_accounts``: asyncio refuses new async
+    generators at that point, so neither may run on one (warnings are errors here).
+    """
+    page = {"list": [_ACCOUNT], "offset": 0, "count": 1, "total": 1}
+    accounts = ja.AccountsClient(
+        "key_0123456789", transport=MockTransport(lambda _r: MockResponse(200, json=page))
+    )
+    done: list[object] = []
+
+    async def abandoned() -> AsyncIterator[int]:
+        try:
+            yield 1
+        finally:
+            done.append(len(await accounts.all_accounts("cst_1")))
+            results = await accounts.gather_accounts(["cst_1", "cst_2"])
+            done.append(sorted(len(r.accounts) for r in results.values()))
+
+    kept: list[AsyncIterator[int]] = []
+
+    async def main() -> None:
+        stream = abandoned()
+        await anext(stream)
+        kept.append(stream)  # left open: asyncio.run's shutdown_asyncgens() closes it
+
+    asyncio.run(main())
+    assert [1, [1, 1]] == done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import subprocess
@@ -395,6 +396,19 @@ async def test_fan_out_gets_a_parent_span(
     assert {"juspay.customers": 4, "juspay.failed_customers": 1} == {
         k: v for k, v in (fan_out.attributes or {}).items() if k.startswith("juspay.")
     }
+
+
+@pytest.mark.asyncio
+async def test_a_fan_out_refused_for_its_ids_ends_its_span(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """Ids that are not iterable: TypeError at once, the fan-out's span ended, nothing left."""
+    async with _client(fake, provider) as client:
+        with pytest.raises(TypeError):
+            await client.gather_accounts(42)  # type: ignore[arg-type]
+    gc.collect()  # the half-made fan-out is collected here, quietly
+    (span,) = _by_name(exporter.get_finished_spans(), "AccountsClient.accounts_for_customers")
+    assert 0 == (span.attributes or {})["juspay.customers"]
 
 
 @pytest.mark.asyncio

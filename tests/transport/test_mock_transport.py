@@ -161,6 +161,36 @@ async def test_a_transport_failure_is_a_retried_connection_error_without_the_key
     pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own bytes: still picklable
 
 
+class _HttpLibraryError(Exception):
+    """An HTTP library's error that keeps the request it failed on (as httpx's does)."""
+
+    def __init__(self, request: MockRequest) -> None:
+        super().__init__("connection reset")
+        self.request_headers = dict(request.headers)
+
+
+@pytest.mark.asyncio
+async def test_a_connection_error_a_transport_chains_reaches_the_caller_unchained() -> None:
+    """``raise APIConnectionError(...) from exc``: the message stays, the chain (the key) goes."""
+
+    def library_send(request: MockRequest) -> MockResponse:
+        raise _HttpLibraryError(request)
+
+    def failing(request: MockRequest) -> MockResponse:
+        try:
+            return library_send(request)
+        except _HttpLibraryError as exc:
+            raise ja.APIConnectionError("the transport lost the connection") from exc
+
+    async with client(MockTransport(failing), retry=ja.RetryPolicy.disabled()) as accounts:
+        with pytest.raises(ja.APIConnectionError, match="lost the connection") as caught:
+            await accounts.list_accounts("cst_1")
+    error = caught.value
+    assert (None, None) == (error.__cause__, error.__context__)
+    token = base64.b64encode(f"{KEY}:".encode()).decode()
+    assert token not in repr(pickle.loads(pickle.dumps(error)).__dict__)  # noqa: S301 - ours
+
+
 @pytest.mark.asyncio
 async def test_a_bug_in_the_handler_reaches_the_caller_as_it_is() -> None:
     """Anything else the handler raises is not a connection error: it is not retried or hidden."""
