@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, AnyStr, Final, NamedTuple
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -47,6 +47,14 @@ REDACTED: Final = "<redacted>"
 # Shorter forms are left alone: replacing a few common characters would garble every
 # message (and a real key is far longer).
 _SHORTEST: Final = 8
+
+_CUT_SHORT: Final = 16
+"""A form's first characters that give it away even when a reflection cuts the rest off.
+
+A server or proxy that truncates what it echoes (a request id made of the first 30
+characters of a header) still shows most of the key: from this many characters of a form
+on, the whole run of them is replaced, as far as it matches.
+"""
 
 
 class Secrets(NamedTuple):
@@ -122,11 +130,37 @@ def joined_secrets(first: Secrets, second: Secrets) -> Secrets:
 
 
 def redact_text(text: str, forms: tuple[str, ...]) -> str:
-    """``text`` with every form of the key replaced by ``<redacted>``."""
+    """``text`` with every form of the key replaced by ``<redacted>``, even one cut short."""
     for form in forms:
-        if form in text:
-            text = text.replace(form, REDACTED)
+        if form[:_CUT_SHORT] in text:
+            return _replace_runs(text, forms, REDACTED)
     return text
+
+
+def _replace_runs(text: AnyStr, forms: tuple[AnyStr, ...], replacement: AnyStr) -> AnyStr:
+    """``text`` with each run of a form's first characters (16 or more) replaced.
+
+    Where forms start alike (the base64 form, and the same with ``/`` escaped), the run
+    is the longest any of them matches there.
+    """
+    probes = [(form[:_CUT_SHORT], form) for form in forms]
+    parts: list[AnyStr] = []
+    start = 0
+    while hits := [(at, form) for probe, form in probes if (at := text.find(probe, start)) != -1]:
+        found = min(at for at, _ in hits)
+        end = max(_run_end(text, found, form) for at, form in hits if at == found)
+        parts += (text[start:found], replacement)
+        start = end
+    parts.append(text[start:])
+    return text[:0].join(parts)
+
+
+def _run_end(text: AnyStr, found: int, form: AnyStr) -> int:
+    """Where the run of ``form``'s first characters that starts at ``found`` ends."""
+    end, matched = found, 0
+    while matched < len(form) and end < len(text) and text[end] == form[matched]:
+        end, matched = end + 1, matched + 1
+    return end
 
 
 def redact_answer(
@@ -137,8 +171,9 @@ def redact_answer(
     Unchanged where no form is found.
     """
     for raw in secrets.raw:
-        if raw in body:
-            body = body.replace(raw, _REDACTED_BYTES)
+        if raw[:_CUT_SHORT] in body:
+            body = _replace_runs(body, secrets.raw, _REDACTED_BYTES)
+            break
     return redact_headers(headers, secrets), body
 
 
@@ -154,7 +189,7 @@ def redact_headers(headers: Mapping[str, str], secrets: Secrets) -> Mapping[str,
     if forms:
         text = "\n".join([*headers.keys(), *headers.values()])
         for form in forms:
-            if form in text:
+            if form[:_CUT_SHORT] in text:
                 return CIMultiDictProxy(
                     CIMultiDict(
                         (redact_text(name, forms), redact_text(value, forms))

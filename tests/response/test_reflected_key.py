@@ -343,6 +343,31 @@ async def test_reflected_key_in_a_page_request_id(
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.asyncio
+async def test_a_reflection_cut_short_is_redacted_as_far_as_it_goes(
+    transport: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that echoes the first 30 characters of the header (a request id, an error).
+
+    Most of the base64 form is there, without its end: from 16 characters on, a form cut
+    short is replaced as far as it matches, on a page and in an error.
+    """
+    caplog.set_level(logging.DEBUG)
+    body = json.dumps(PAGE).encode()
+    make = lambda _, auth: answer(b"200 OK", body, b"x-request-id: %s\r\n" % auth[:30])  # noqa: E731
+    async with reflecting_client(transport, make) as client:
+        page = await client.list_accounts("cst_1")
+    assert "Basic <redacted>" == page.request_id
+    make = lambda _, auth: answer(b"404 Not Found", b"seen: %s." % auth[6:30])  # noqa: E731
+    async with reflecting_client(transport, make) as client:
+        with pytest.raises(ja.NotFoundError) as caught:
+            await client.list_accounts("cst_1")
+    assert "seen: <redacted>." in caught.value.body
+    text = f"{page!r} {dict(page.headers)!r} {shown(caught.value)} {caplog.text}"
+    assert [] == [needle for needle in NEEDLES if needle in text]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.asyncio
 async def test_answers_without_the_key_are_untouched(transport: str) -> None:
     """Redaction changes nothing in an answer that does not hold the key."""
     body = json.dumps(PAGE | {"total": "Basic abc"}).encode()
