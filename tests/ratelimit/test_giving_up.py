@@ -217,3 +217,22 @@ async def test_a_caller_in_line_gives_up_on_its_own_deadline(
     _, starts = started_at
     assert 1.9 == pytest.approx(gave_up)
     assert [0.0, 10.0] == starts
+
+
+@pytest.mark.asyncio
+async def test_a_caller_in_line_with_less_than_a_second_left_still_gets_its_token(
+    fake: FakeJuspay, fake_time: FakeTime, started_at: Starts
+) -> None:
+    """4/s, deadline 1 s, three calls at once: the third waits in line 0.5 s and is sent.
+
+    Its patience (0.9 s: the deadline less the attempt's minimum) is short, but longer than
+    the wait: a caller is refused only when its deadline leaves no room, never early.
+    """
+    fake.add_customer("cst_1")
+    limit = ja.RateLimit(4, burst=1)
+    async with _client(fake, started_at, fake_time, limit, deadline=1.0) as client:
+        calls = [client.list_accounts("cst_1") for _ in range(3)]
+        pages = await fake_time.run(asyncio.gather(*calls))
+    _, starts = started_at
+    assert 3 == len(pages)
+    assert [0.0, 0.25, 0.5] == starts

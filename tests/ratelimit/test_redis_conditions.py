@@ -314,3 +314,18 @@ async def test_a_long_wait_for_a_shared_token_is_checked_again_every_second(
         monkeypatch.undo()
     assert 3 == len(waits)
     assert all(0.9 <= wait <= 1.0 for wait in waits), waits
+
+
+@pytest.mark.asyncio
+async def test_tokens_given_back_one_by_one_all_ride_on_the_next_call(
+    redis_server: RedisServer,
+) -> None:
+    """Two callers leave with a token each before the next script call: both come back."""
+    store = open_store(ja.RateLimit(0.01, burst=3, store=redis_server.url, key="back2"))
+    try:
+        assert 3 == (await store.take(3, waited=False)).taken
+        store.give_back(1)
+        store.give_back(1)
+        assert 2 == (await store.take(3, waited=False)).taken
+    finally:
+        await store.aclose()

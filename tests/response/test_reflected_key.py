@@ -506,6 +506,7 @@ def test_a_key_whose_quote_broke_the_json_still_fails_the_page() -> None:
         "the body could not be read as it came: it holds a secret, shown as <redacted> @ $",
     ) == (info.value.errors)
     assert '"note": "<redacted>"' in info.value.body
+    assert 200 == info.value.status
     assert key not in shown(info.value)
 
 

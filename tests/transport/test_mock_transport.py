@@ -218,6 +218,61 @@ async def test_a_closed_client_sends_nothing_and_leaves_the_transport_open() -> 
     assert 1 == len(transport.requests)
 
 
+@pytest.mark.asyncio
+async def test_a_client_closed_before_any_call_sends_nothing() -> None:
+    """Closing a client that never sent (``async with`` and no call) is quiet; then it refuses."""
+    transport = MockTransport(lambda _r: MockResponse(200, json=page([])))
+    async with client(transport) as accounts:
+        pass
+    with pytest.raises(ja.ClientClosedError):
+        await accounts.list_accounts("cst_1")
+    assert [] == transport.requests
+
+
+def test_a_client_over_a_transport_waits_in_one_event_loop_then_another() -> None:
+    """Each ``asyncio.run`` gets waits bound to its own loop: closing ends the second's wait."""
+    answers = iter([503, 200])
+
+    def flaky(_request: MockRequest) -> MockResponse:
+        return MockResponse(next(answers, 503), json=page(["acc_1"]))
+
+    async def brief(_seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async def forever(_seconds: float) -> None:
+        await asyncio.Event().wait()
+
+    accounts = client(MockTransport(flaky), retry=ja.RetryPolicy(sleep=brief))
+
+    async def first() -> int:  # a retry: its wait is bound to this loop
+        return len((await accounts.list_accounts("cst_1")).accounts)
+
+    async def second() -> None:  # a retry that waits until the client is closed
+        waiting = asyncio.ensure_future(
+            accounts.list_accounts("cst_1", retry=ja.RetryPolicy(sleep=forever))
+        )
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await accounts.aclose()
+        async with asyncio.timeout(5):
+            with pytest.raises(ja.ClientClosedError):
+                await waiting
+
+    assert 1 == asyncio.run(first())
+    asyncio.run(second())
+
+
+@pytest.mark.asyncio
+async def test_a_transport_s_headers_are_read_in_any_case() -> None:
+    """A plain dict of headers from a transport, named in capitals, reads as HTTP's do."""
+    headers = {"RETRY-AFTER": "7", "X-REQUEST-ID": "req_CAPS"}
+    answer = MockResponse(429, json={"status": "Too Many Requests"}, headers=headers)
+    async with client(MockTransport(lambda _r: answer), retry=ja.RetryPolicy.disabled()) as c:
+        with pytest.raises(ja.RateLimitError) as caught:
+            await c.list_accounts("cst_1")
+    assert (7.0, "req_CAPS") == (caught.value.retry_after, caught.value.request_id)
+
+
 def test_a_transport_with_aiohttp_settings_is_refused() -> None:
     """transport= with session/proxy/ssl settings: ValueError naming them, not silently ignored."""
     transport = MockTransport(lambda _r: MockResponse(200))
