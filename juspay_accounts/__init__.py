@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from juspay_accounts import testing
     from juspay_accounts._client import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, AccountsClient
+    from juspay_accounts._config import DEFAULT_MAX_RESPONSE_BYTES
     from juspay_accounts._environments import (
         EU_PRODUCTION_URL,
         EU_SANDBOX_URL,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from juspay_accounts._ratelimit import RateLimit
     from juspay_accounts._seam import AsyncTransport, TransportRequest, TransportResponse
     from juspay_accounts._stats import ClientStats
-    from juspay_accounts._transport import DEFAULT_MAX_RESPONSE_BYTES
     from juspay_accounts._version import __version__
     from juspay_accounts.exceptions import (
         APICertificateError,
@@ -144,7 +144,7 @@ _HOMES: dict[str, str] = {
     "DEFAULT_RETRY_STATUSES": "_policy",
     "RetryPolicy": "_policy",
     "ClientStats": "_stats",
-    "DEFAULT_MAX_RESPONSE_BYTES": "_transport",
+    "DEFAULT_MAX_RESPONSE_BYTES": "_config",
     "__version__": "_version",
     **dict.fromkeys(
         (

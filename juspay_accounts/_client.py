@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Self
 from juspay_accounts import _request
 from juspay_accounts._config import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_KEEPALIVE_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     KEEP,
     Keep,
@@ -31,11 +33,7 @@ from juspay_accounts._sharing import DEFAULT_CACHE_SIZE, sharing_for
 from juspay_accounts._stats import ClientStats
 from juspay_accounts._throttle import Throttle
 from juspay_accounts._tracing import make_tracing
-from juspay_accounts._transport import (
-    DEFAULT_KEEPALIVE_TIMEOUT,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_USER_AGENT,
-)
+from juspay_accounts._transport import DEFAULT_USER_AGENT
 from juspay_accounts._walks import Walks
 from juspay_accounts.exceptions import ClientClosedError
 

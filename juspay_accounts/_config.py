@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import enum
 import ipaddress
+import math
 import re
 from typing import TYPE_CHECKING, Final
 
@@ -26,12 +27,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_KEEPALIVE_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "KEEP",
     "Keep",
     "Settings",
     "basic_authorization",
     "check_headers",
+    "check_keepalive_timeout",
     "check_text",
     "check_timeout",
     "derive_settings",
@@ -45,6 +50,32 @@ DEFAULT_TIMEOUT: Final = 30.0
 
 DEFAULT_CONCURRENCY: Final = 16
 """How many customers a fan-out fetches at once unless told otherwise."""
+
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
+"""The largest success body the client reads (16 MiB); a larger one is refused unread."""
+
+DEFAULT_MAX_CONNECTIONS: Final = 100  # AccountsClient(max_connections=...)'s default
+
+DEFAULT_KEEPALIVE_TIMEOUT: Final = 15.0
+"""Seconds an idle connection of the client's own pool stays open: aiohttp's default."""
+
+
+def check_keepalive_timeout(seconds: float) -> float:
+    """``seconds`` as a float, if it is a positive, finite number of seconds; else raise.
+
+    Raises:
+        TypeError: ``seconds`` is not a number (a bool is not one here).
+        ValueError: ``seconds`` is not positive, or not finite (aiohttp schedules the
+            closing of idle connections at that time).
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        msg = f"keepalive_timeout must be a number of seconds, got {type(seconds).__name__}"
+        raise TypeError(msg)
+    if not 0 < seconds < math.inf:  # also refuses NaN
+        msg = f"keepalive_timeout must be a positive, finite number of seconds, got {seconds!r}"
+        raise ValueError(msg)
+    return float(seconds)
 
 
 def mask_headers(headers: Mapping[str, str]) -> str:

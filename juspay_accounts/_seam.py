@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from juspay_accounts._redact import redact_headers, redact_text
-from juspay_accounts._transport import (
+from juspay_accounts._config import (
     DEFAULT_KEEPALIVE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
-    Transport,
 )
+from juspay_accounts._redact import redact_headers, redact_text
+from juspay_accounts._transport import Transport
 from juspay_accounts.exceptions import (
     APIConnectionError,
     APITimeoutError,

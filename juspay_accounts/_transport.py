@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import platform
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
 from juspay_accounts import _timing
+from juspay_accounts._config import (
+    DEFAULT_KEEPALIVE_TIMEOUT,
+    check_keepalive_timeout,
+)
 from juspay_accounts._failures import NEW_SESSION_HINT, carries_request, request_failure
 from juspay_accounts._network import (
     check_proxy,
@@ -52,40 +55,7 @@ if TYPE_CHECKING:
 
     from juspay_accounts._request import Request
 
-__all__ = [
-    "DEFAULT_KEEPALIVE_TIMEOUT",
-    "DEFAULT_MAX_CONNECTIONS",
-    "DEFAULT_MAX_RESPONSE_BYTES",
-    "DEFAULT_USER_AGENT",
-    "Transport",
-    "check_keepalive_timeout",
-]
-
-DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
-"""The largest success body the client reads (16 MiB); a larger one is refused unread."""
-
-DEFAULT_MAX_CONNECTIONS: Final = 100  # AccountsClient(max_connections=...)'s default
-
-DEFAULT_KEEPALIVE_TIMEOUT: Final = 15.0
-"""Seconds an idle connection of the client's own pool stays open: aiohttp's default."""
-
-
-def check_keepalive_timeout(seconds: float) -> float:
-    """``seconds`` as a float, if it is a positive, finite number of seconds; else raise.
-
-    Raises:
-        TypeError: ``seconds`` is not a number (a bool is not one here).
-        ValueError: ``seconds`` is not positive, or not finite (aiohttp schedules the
-            closing of idle connections at that time).
-    """
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        msg = f"keepalive_timeout must be a number of seconds, got {type(seconds).__name__}"
-        raise TypeError(msg)
-    if not 0 < seconds < math.inf:  # also refuses NaN
-        msg = f"keepalive_timeout must be a positive, finite number of seconds, got {seconds!r}"
-        raise ValueError(msg)
-    return float(seconds)
-
+__all__ = ["DEFAULT_USER_AGENT", "Transport"]
 
 _ERROR_BODY_BYTES: Final = 64 * 1024
 """How much of an error body is read: enough for any Juspay error, little of a proxy's page."""

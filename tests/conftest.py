@@ -20,7 +20,7 @@ import pytest_asyncio
 from aiohttp import web
 
 import juspay_accounts as ja
-from juspay_accounts import _response
+from juspay_accounts import _json
 from juspay_accounts.testing import FakeJuspay
 
 if TYPE_CHECKING:
@@ -185,9 +185,9 @@ def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """
     if request.param == "orjson":
         orjson = pytest.importorskip("orjson")
-        monkeypatch.setattr(_response, "_loads", orjson.loads)
+        monkeypatch.setattr(_json, "loads", orjson.loads)
     else:
-        monkeypatch.setattr(_response, "_loads", _response._loads_stdlib)
+        monkeypatch.setattr(_json, "loads", _json.loads_stdlib)
     return str(request.param)
 
 

@@ -69,9 +69,9 @@ async def measured(client: Any, case: str, count: int) -> None:  # noqa: ANN401 
 
 def check_decoder(decoder: str) -> None:
     """Fail unless the library decodes with what this run claims to measure."""
-    from juspay_accounts import _response  # noqa: PLC0415 - after any orjson block
+    from juspay_accounts import _json  # noqa: PLC0415 - after any orjson block
 
-    with_orjson = (_response._loads.__module__ or "").startswith("orjson")
+    with_orjson = (_json.loads.__module__ or "").startswith("orjson")
     if with_orjson != (decoder == "fast"):
         actual = "orjson" if with_orjson else "the standard library"
         msg = f"the library decodes with {actual}, expected {decoder}"

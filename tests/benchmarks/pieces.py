@@ -43,7 +43,7 @@ def steps(n: int) -> dict[str, Any]:
     from server import TWO_ACCOUNTS  # noqa: PLC0415
 
     import juspay_accounts as ja  # noqa: PLC0415
-    from juspay_accounts import _config, _redact, _request, _response, _retry, _throttle  # noqa: PLC0415
+    from juspay_accounts import _config, _json, _redact, _request, _response, _retry, _throttle  # noqa: PLC0415
 
     settings = _config.make_settings(api_key=KEY, base_url="http://127.0.0.1:1", user_agent="u")
     headers = CIMultiDictProxy(
@@ -90,7 +90,7 @@ def steps(n: int) -> dict[str, Any]:
         "decode_page": lambda: [
             _response.decode_list_response(200, headers, TWO_ACCOUNTS) for _ in range(n)
         ],
-        "parse_json": lambda: [_response._load_json(TWO_ACCOUNTS) for _ in range(n)],
+        "parse_json": lambda: [_json.load_json(TWO_ACCOUNTS) for _ in range(n)],
         "structure_accounts": lambda: [
             [fast(item, ja.CustomerAccount) for item in items] for _ in range(n)
         ],

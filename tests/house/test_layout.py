@@ -95,3 +95,12 @@ def test_no_module_of_the_package_imports_one_that_imports_it_back() -> None:
                     seen[nxt] = node
                     stack.append(nxt)
     assert [] == sorted(cycles)
+
+
+def test_no_module_is_over_450_lines() -> None:
+    """A module that outgrows one screenful of rooms has more than one job: split it."""
+    longest = {
+        str(path.relative_to(PACKAGE)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in PACKAGE.rglob("*.py")
+    }
+    assert {} == {name: lines for name, lines in longest.items() if lines > 450}

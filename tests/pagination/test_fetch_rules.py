@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts import _response
+from juspay_accounts import _json, _response
 from juspay_accounts.testing import Fault
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def test_stdlib_reader_keeps_a_huge_number_for_the_hook_to_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Without orjson, an amount of 1e999 is refused as written, not as an infinity."""
-    monkeypatch.setattr(_response, "_loads", _response._loads_stdlib)
+    monkeypatch.setattr(_json, "loads", _json.loads_stdlib)
     body = b'{"list": [{"customer_account_id": "a", "customer_id": "c", "account_details": {}, '
     body += b'"validation_status": "ACTIVE", "date_created": "2023-01-01T00:00:00Z", '
     body += b'"validation_amount": 1e999}]}'

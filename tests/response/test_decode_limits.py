@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 import juspay_accounts as ja
-from juspay_accounts import _response
+from juspay_accounts import _json, _response
 
 DATA = Path(__file__).parents[1] / "data"
 HEADERS = CIMultiDict({"x-request-id": "hdr-req-1"})
@@ -217,23 +217,23 @@ def test_bom_is_read_on_both_paths(json_path: str) -> None:
 def test_stdlib_path_answers_as_orjson_does(body: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     """Odd encodings, surrogates, NaN, huge numbers: the stdlib path answers as orjson does."""
     orjson = pytest.importorskip("orjson")
-    monkeypatch.setattr(_response, "_loads", orjson.loads)
+    monkeypatch.setattr(_json, "loads", orjson.loads)
     with_orjson = outcome(body)
-    monkeypatch.setattr(_response, "_loads", _response._loads_stdlib)
+    monkeypatch.setattr(_json, "loads", _json.loads_stdlib)
     assert with_orjson == outcome(body)
 
 
 def both_paths(body: bytes) -> tuple[object, object]:
     """The outcome of decoding ``body`` with orjson, then on the stdlib path."""
     orjson = pytest.importorskip("orjson")
-    saved = _response._loads
+    saved = _json.loads
     try:
-        _response._loads = orjson.loads
+        _json.loads = orjson.loads
         with_orjson = outcome(body)
-        _response._loads = _response._loads_stdlib
+        _json.loads = _json.loads_stdlib
         return with_orjson, outcome(body)
     finally:
-        _response._loads = saved
+        _json.loads = saved
 
 
 # JSON text from pieces where json and orjson have differed: numbers at every edge,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import juspay_accounts as ja
-from juspay_accounts._transport import DEFAULT_KEEPALIVE_TIMEOUT
+from juspay_accounts._config import DEFAULT_KEEPALIVE_TIMEOUT
 from juspay_accounts.testing import MockResponse, MockTransport
 
 if TYPE_CHECKING:
