@@ -132,3 +132,23 @@ async def test_a_redis_quoting_the_password_back_never_shows_it() -> None:
     assert "***" in str(error)  # ...with the password replaced
     texts = [str(error), repr(error), str(error.__cause__), str(error.__context__)]
     assert [] == [text for text in texts if "s3cret" in text]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (
+            f"redis://:{PASSWORD}@127.0.0.1:port/0",
+            "redis:// URL: redis-py cannot read it (ValueError)",
+        ),
+        (f"redis://:{PASSWORD}@/0", "redis:// URL: it names no host"),
+        (f"rediss://:{PASSWORD}@h/x/y", "rediss:// URL: its database is not a number"),
+        (f"unix://?password={PASSWORD}#x", "unix:// URL: it names no socket path"),
+    ],
+)
+def test_a_store_url_it_cannot_use_names_what_is_wrong(url: str, problem: str) -> None:
+    """Which part the URL gets wrong, for a user to fix; the scheme, and nothing after it."""
+    with pytest.raises(ValueError, match="percent-encoded") as caught:
+        ja.RateLimit(1, store=url)
+    assert str(caught.value).startswith(f"store is not a usable {problem};")
+    assert "s3cret" not in str(caught.value)
