@@ -157,6 +157,11 @@ async def test_a_transport_failure_is_a_retried_connection_error_without_the_key
             await accounts.list_accounts("cst_1")
     assert 4 == len(calls)  # retried under the default policy
     assert KEY not in str(caught.value)
+    # It says where it failed, and how: the host, and the time limit or the socket's error.
+    assert "mock.invalid" in str(caught.value)
+    assert ("within 30 s" if expected is ja.APITimeoutError else "OSError: reset") in str(
+        caught.value
+    )
     assert (None, None) == (caught.value.__cause__, caught.value.__context__)
     pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - our own bytes: still picklable
 
@@ -271,6 +276,22 @@ async def test_a_transport_s_headers_are_read_in_any_case() -> None:
         with pytest.raises(ja.RateLimitError) as caught:
             await c.list_accounts("cst_1")
     assert (7.0, "req_CAPS") == (caught.value.retry_after, caught.value.request_id)
+
+
+@pytest.mark.asyncio
+async def test_a_timeout_without_a_time_limit_names_the_host() -> None:
+    """timeout=None: a transport's TimeoutError is still the host's, with no limit quoted."""
+
+    def hangs_up(_request: MockRequest) -> MockResponse:
+        raise TimeoutError
+
+    once = ja.RetryPolicy(max_attempts=1, deadline=None)
+    accounts = client(MockTransport(hangs_up), timeout=None, retry=once)
+    async with accounts:
+        with pytest.raises(ja.APITimeoutError) as caught:
+            await accounts.list_accounts("cst_1")
+    assert "no answer from mock.invalid" in str(caught.value)
+    assert "within" not in str(caught.value)
 
 
 def test_a_transport_with_aiohttp_settings_is_refused() -> None:
