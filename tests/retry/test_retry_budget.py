@@ -118,3 +118,44 @@ def test_a_bad_budget_is_refused(value: object) -> None:
     """retry_budget must be a non-negative finite number or None."""
     with pytest.raises(ValueError, match="retry_budget must be"):
         ja.RetryPolicy(retry_budget=value)  # type: ignore[arg-type]
+
+
+def _budget_at(monkeypatch: pytest.MonkeyPatch, start: float) -> tuple[RetryBudget, list[float]]:
+    """A new budget on a clock the test moves (``now[0]``), starting at ``start``."""
+    now = [start]
+    monkeypatch.setattr(_timing, "clock", lambda: now[0])
+    return RetryBudget(), now
+
+
+def test_a_new_budget_has_seen_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even on a clock that starts at zero: no calls to earn retries, no retries spent."""
+    budget, _now = _budget_at(monkeypatch, 0.0)
+    assert not budget.try_retry(0.2, 0.0)  # no calls have earned a retry
+    assert budget.try_retry(0.0, 0.1)  # the floor's one retry per window is free
+
+
+@pytest.mark.parametrize(
+    ("made_at", "then", "allowed"),
+    [
+        (1000.0, [1001.0], True),  # a second later the calls still count
+        (992.0, [1000.0, 1001.0], True),  # the window's oldest second still counts
+        (991.0, [1000.0, 1001.0], False),  # one second older: gone, moving a second at a time
+        (1000.0, [1019.0], False),  # a long jump empties every bucket, the last one too
+    ],
+)
+def test_the_window_is_exactly_the_last_ten_seconds(
+    monkeypatch: pytest.MonkeyPatch, made_at: float, then: list[float], allowed: bool
+) -> None:
+    """Ten calls at ``made_at`` earn two retries (ratio 0.2) while they are in the window.
+
+    The clock then visits each time of ``then`` (a refused retry at each, which spends
+    nothing), and the last one asks for a retry.
+    """
+    budget, now = _budget_at(monkeypatch, made_at)
+    for _ in range(10):
+        budget.note_call()
+    for moment in then[:-1]:
+        now[0] = moment
+        assert not budget.try_retry(0.0, 0.0)
+    now[0] = then[-1]
+    assert allowed == budget.try_retry(0.2, 0.0)
