@@ -52,7 +52,7 @@ async def wait_for(
     gives up on it decides what becomes of it.
     """
     if closed is not None and closed.is_set():
-        raise _closed_error("before this call could go on")
+        raise _closed_error("before this call could go on")  # pragma: no mutate
     helpers: list[asyncio.Future[object]] = []
     if seconds is not None:
         helpers.append(asyncio.ensure_future(sleep(seconds)))
@@ -68,7 +68,7 @@ async def wait_for(
     if future.done():
         return future.result()
     if closed is not None and closed.is_set():
-        raise _closed_error("while this call waited")
+        raise _closed_error("while this call waited")  # pragma: no mutate
     helpers[0].result()  # a sleep that failed fails the call
     return TIMED_OUT
 
@@ -82,7 +82,7 @@ def sleeper(
 
     async def wait(seconds: float) -> None:
         if closed.is_set():
-            raise _closed_error("before this call could go on")
+            raise _closed_error("before this call could go on")  # pragma: no mutate
         sleeping = asyncio.ensure_future(sleep(seconds))
         closing = asyncio.ensure_future(closed.wait())
         try:
@@ -92,7 +92,7 @@ def sleeper(
                 future.cancel()
             await asyncio.gather(sleeping, closing, return_exceptions=True)
         if closed.is_set():
-            raise _closed_error("while this call waited")
+            raise _closed_error("while this call waited")  # pragma: no mutate
         sleeping.result()  # a sleep that failed fails the call, as it does without a client
 
     return wait
