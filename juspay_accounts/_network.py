@@ -101,6 +101,7 @@ def refuse_changed_ssl_context(ssl_context: ssl.SSLContext) -> None:
         ValueError: the context no longer verifies; nothing has been sent.
     """
     if not still_verifies(ssl_context):
+        # pragma: no mutate start (a message's wording is no promise)
         msg = (
             "the ssl_context given to this client no longer verifies certificates and host "
             f"names (verify_mode {ssl_context.verify_mode.name}, check_hostname "
@@ -108,6 +109,7 @@ def refuse_changed_ssl_context(ssl_context: ssl.SSLContext) -> None:
             "nothing was sent. This library has no way to switch verification off; for a "
             "private CA, load it: ssl.create_default_context(cafile=...)"
         )
+        # pragma: no mutate end
         raise ValueError(msg)
 
 

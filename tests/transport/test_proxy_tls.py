@@ -539,3 +539,56 @@ async def test_verification_switched_off_after_construction_is_refused(
             await client.gather_accounts(["cst_1", "cst_2"])
     assert "nothing was sent" in str(refused.value)
     assert (handshakes, requests) == (tls_server.handshakes, tls_server.requests)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        ("proxy-user-alice", "proxy-pass@word9"),
+        ("proxy-user-alice", None),
+        (None, "proxy-pass@word9"),
+    ],
+    ids=["user and password", "user only", "password only"],
+)
+async def test_a_proxy_reflecting_its_credentials_has_them_redacted(
+    user: str | None, password: str | None
+) -> None:
+    """A proxy refuses, echoing the Proxy-Authorization it got in its body and a header.
+
+    Whatever part of the credentials the proxy URL holds, a user name alone or a password
+    alone too, the error and its whole chain show none of what aiohttp sent for them.
+    """
+    received: list[str] = []
+
+    async def refuse(request: web.Request) -> web.Response:
+        auth = request.headers.get("Proxy-Authorization", "")
+        received.append(auth)
+        decoded = base64.b64decode(auth.removeprefix("Basic ")).decode()
+        return web.Response(
+            status=407, text=f"refused {auth} ({decoded})", headers={"X-Echo": auth}
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    userinfo = f"{user or ''}" + (f":{password.replace('@', '%40')}" if password else "")
+    proxy = f"http://{userinfo}@127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with ja.AccountsClient(
+            "key", base_url="http://127.0.0.2:9", proxy=proxy, retry=ja.RetryPolicy.disabled()
+        ) as client:
+            with pytest.raises(ja.APIError) as refused:
+                await client.list_accounts("cst_1")
+    finally:
+        await runner.cleanup()
+    (auth,) = received
+    sent = base64.b64decode(auth.removeprefix("Basic ")).decode()
+    assert sent == f"{user or ''}:{password or ''}"  # aiohttp sent what the URL holds
+    text = _chain_text(refused.value) + repr(refused.value.headers)
+    assert "refused" in text  # the proxy's answer is there, its credentials are not
+    for secret in (auth.removeprefix("Basic "), sent, user, password):
+        assert secret is None or secret not in text
