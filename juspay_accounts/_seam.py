@@ -17,7 +17,7 @@ requests once the client is closed. It never closes the transport: whoever made 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -52,6 +52,8 @@ __all__ = [
     "Wire",
     "make_transport",
 ]
+
+_CLOSED: Final = "this AccountsClient is closed; create a new one"
 
 
 class TransportRequest(NamedTuple):
@@ -191,8 +193,7 @@ class GivenTransport:
             ClientClosedError: the client is closed.
         """
         if self._closed:
-            msg = "this AccountsClient is closed; create a new one"
-            raise ClientClosedError(msg)
+            raise ClientClosedError(_CLOSED)
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # an Event binds to the loop that first waits on it
             self._loop, self._closed_event = loop, asyncio.Event()
@@ -212,8 +213,7 @@ class GivenTransport:
     ) -> tuple[int, Mapping[str, str], bytes]:
         """Send through the given transport; the answer's headers redacted, failures mapped."""
         if self._closed:
-            msg = "this AccountsClient is closed; create a new one"
-            raise ClientClosedError(msg)
+            raise ClientClosedError(_CLOSED)
         outgoing = TransportRequest(request.method, str(request.url), request.headers)
         failure: JuspayError
         try:
@@ -223,7 +223,6 @@ class GivenTransport:
             # nothing chained (an HTTP library's error may hold the request's headers, and
             # so the key).
             exc.__cause__ = exc.__context__ = None
-            exc.__suppress_context__ = True
             failure = exc
         except TimeoutError:
             failure = APITimeoutError(

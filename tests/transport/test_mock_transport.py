@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import pickle
+import re
+import ssl
 
 import pytest
 
@@ -301,10 +303,43 @@ def test_a_transport_with_aiohttp_settings_is_refused() -> None:
         ja.AccountsClient(KEY, transport=transport, proxy="http://proxy:3128", max_connections=5)
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("session", object()),
+        ("proxy", "http://proxy:3128"),
+        ("trust_env", True),
+        ("ssl_context", ssl.create_default_context()),
+        ("max_connections", 5),
+        ("keepalive_timeout", 3.0),
+        ("max_response_bytes", 1000),
+    ],
+)
+def test_each_aiohttp_setting_with_a_transport_is_named(setting: str, value: object) -> None:
+    """Each of the own transport's settings, given with transport=: refused, naming it alone."""
+    transport = MockTransport(lambda _r: MockResponse(200))
+    with pytest.raises(ValueError, match=rf"^{setting} configure") as info:
+        ja.AccountsClient(KEY, transport=transport, **{setting: value})  # type: ignore[arg-type]
+    others = {"session", "proxy", "trust_env", "ssl_context", "max_connections"} - {setting}
+    assert not [name for name in others if re.search(rf"\b{name}\b", str(info.value))]
+
+
 def test_something_that_is_not_a_transport_is_refused() -> None:
-    """An object without an async send(): TypeError at construction."""
-    with pytest.raises(TypeError, match="async send"):
+    """An object without an async send(): TypeError at construction, naming what was given."""
+    with pytest.raises(TypeError, match="async send") as info:
         ja.AccountsClient(KEY, transport=object())  # type: ignore[arg-type]
+    assert str(info.value).endswith("got object")
+
+
+@pytest.mark.asyncio
+async def test_a_closed_client_with_a_transport_says_it_is_closed() -> None:
+    """Closed, then called: ClientClosedError saying so, and the transport is not asked."""
+    transport = MockTransport(lambda _r: MockResponse(200, json=page([])))
+    accounts = client(transport)
+    await accounts.aclose()
+    with pytest.raises(ja.ClientClosedError, match="closed"):
+        await accounts.list_accounts("cst_1")
+    assert [] == transport.requests
 
 
 def test_mock_response_json_and_content() -> None:
