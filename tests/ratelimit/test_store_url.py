@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import pytest
 
@@ -152,3 +153,45 @@ def test_a_store_url_it_cannot_use_names_what_is_wrong(url: str, problem: str) -
         ja.RateLimit(1, store=url)
     assert str(caught.value).startswith(f"store is not a usable {problem};")
     assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://h?password=Pw-s3cret://x", "redis://:***@h:6379/0"),
+        ("redis://h?password=Pw-s3cret/x", "redis://:***@h:6379/0"),
+        ("redis://h#Pw-s3cret/x", "redis://h:6379/0"),
+        ("memory://", "memory://"),
+    ],
+    ids=["'://' in a query", "'/' in a query", "'/' in a fragment", "memory"],
+)
+def test_what_follows_the_path_is_neither_shown_nor_taken_for_a_database(
+    url: str, shown: str
+) -> None:
+    """A query or fragment holding '://' or '/' is read as redis-py reads it; the scheme is
+    what comes before the first '://', so nothing of a password after it is shown.
+    """
+    assert f"store={shown!r}" in repr(ja.RateLimit(5, store=url))
+
+
+def test_a_second_scheme_separator_in_a_refused_url_quotes_nothing_after_the_first() -> None:
+    """A URL redis-py cannot read, with '://' again in its password: the message says redis://."""
+    with pytest.raises(ValueError, match=r"^store is not a usable redis:// URL") as caught:
+        ja.RateLimit(1, store="redis://:Pw-s3cret://x@127.0.0.1:port/0")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_path_past_the_query_is_still_a_database_that_is_not_a_number() -> None:
+    """``/x`` before a query holding '://': its database is not a number, whatever follows."""
+    with pytest.raises(ValueError, match="its database is not a number"):
+        ja.RateLimit(1, store="redis://h/x?password=Pw-s3cret://y")
+
+
+def test_without_the_redis_package_a_redis_store_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The redis extra missing: RateLimitStoreError naming the package to install."""
+    monkeypatch.setitem(sys.modules, "redis.asyncio.connection", None)  # import fails
+    with pytest.raises(ja.RateLimitStoreError, match="pip install 'redis") as caught:
+        ja.RateLimit(1, store="redis://127.0.0.1:6379/0")
+    assert isinstance(caught.value.__cause__, ImportError)
