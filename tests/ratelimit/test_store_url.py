@@ -168,8 +168,10 @@ def test_a_store_url_it_cannot_use_names_what_is_wrong(url: str, problem: str) -
 def test_what_follows_the_path_is_neither_shown_nor_taken_for_a_database(
     url: str, shown: str
 ) -> None:
-    """A query or fragment holding '://' or '/' is read as redis-py reads it; the scheme is
-    what comes before the first '://', so nothing of a password after it is shown.
+    """A query or fragment holding '://' or '/' is read as redis-py reads it.
+
+    The scheme is what comes before the first '://', so nothing of a password after it is
+    shown; a '/' after the path is not a database.
     """
     assert f"store={shown!r}" in repr(ja.RateLimit(5, store=url))
 
