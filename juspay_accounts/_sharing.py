@@ -93,12 +93,12 @@ class Sharing:
         *,
         use_cache: bool,
         deadline: float | None,
-        customer_id: str = "",
+        customer_id: str,
     ) -> AccountPage:
         """The page for ``key``: cached, shared with a request in flight, or fetched.
 
         ``deadline``: this caller's own limit in seconds, when it waits for another's
-        request.
+        request. ``customer_id``: whose page, told to the instruments when coalesced.
         """
         if use_cache and self._ttl is not None:
             cached = self._cache.get(key)

@@ -242,15 +242,28 @@ async def test_the_cache_keeps_at_most_cache_size_pages() -> None:
     [
         ({"cache_ttl": 0}, ValueError),
         ({"cache_ttl": float("nan")}, ValueError),
+        ({"cache_ttl": float("inf")}, ValueError),
+        ({"cache_ttl": True}, ValueError),
         ({"cache_ttl": "30"}, ValueError),
         ({"cache_size": 0}, ValueError),
         ({"coalesce": "yes"}, TypeError),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], error: type[Exception]) -> None:
-    """A cache_ttl that is not a positive number, a cache_size below 1, a non-bool coalesce."""
-    with pytest.raises(error):
+    """A cache_ttl that is not a positive number, a cache_size below 1, a non-bool coalesce.
+
+    The error names the option and the value given.
+    """
+    ((name, value),) = options.items()
+    with pytest.raises(error, match=rf"^{name} must be") as info:
         ja.AccountsClient("key", **options)  # type: ignore[arg-type]
+    assert str(info.value).endswith(f"got {value!r}")
+
+
+@pytest.mark.parametrize("ttl", [0.5, 1e-3, 10**9])
+def test_any_positive_finite_cache_ttl_is_taken(ttl: float) -> None:
+    """Half a second, a millisecond, or years: each is a time to keep a page for."""
+    ja.AccountsClient("key", cache_ttl=ttl)
 
 
 @pytest.mark.asyncio
