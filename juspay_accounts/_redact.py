@@ -95,8 +95,8 @@ def _unpadded_forms(token: str) -> set[str]:
 
 
 def _secrets(forms: set[str]) -> Secrets:
-    # Longest first, so that a form inside another is not replaced half-way.
-    text = tuple(sorted((f for f in forms if len(f) >= _SHORTEST), key=len, reverse=True))
+    # In any order: where forms overlap, the longest run found at a place is replaced.
+    text = tuple(form for form in forms if len(form) >= _SHORTEST)
     return Secrets(text, tuple(form.encode() for form in text))
 
 
@@ -125,23 +125,24 @@ def proxy_secret_forms(user: str, password: str, raw_user: str, raw_password: st
 
 @functools.lru_cache(maxsize=16)
 def joined_secrets(first: Secrets, second: Secrets) -> Secrets:
-    """The forms of both, longest first (a request's key and the proxy's credentials)."""
+    """The forms of both (a request's key and the proxy's credentials)."""
     return _secrets(set(first.text) | set(second.text))
 
 
 def redact_text(text: str, forms: tuple[str, ...]) -> str:
-    """``text`` with every form of the key replaced by ``<redacted>``, even one cut short."""
-    for form in forms:
-        if form[:_CUT_SHORT] in text:
-            return _replace_runs(text, forms, REDACTED)
-    return text
+    """``text`` with every form of the key replaced by ``<redacted>``, even one cut short.
+
+    ``text`` itself when no form is in it.
+    """
+    return _replace_runs(text, forms, REDACTED)
 
 
 def _replace_runs(text: AnyStr, forms: tuple[AnyStr, ...], replacement: AnyStr) -> AnyStr:
     """``text`` with each run of a form's first characters (16 or more) replaced.
 
     Where forms start alike (the base64 form, and the same with ``/`` escaped), the run
-    is the longest any of them matches there.
+    is the longest any of them matches there. ``text`` itself (not a copy) when no form is
+    in it: one search per form, as a check before it would make.
     """
     probes = [(form[:_CUT_SHORT], form) for form in forms]
     parts: list[AnyStr] = []
@@ -170,11 +171,7 @@ def redact_answer(
 
     Unchanged where no form is found.
     """
-    for raw in secrets.raw:
-        if raw[:_CUT_SHORT] in body:
-            body = _replace_runs(body, secrets.raw, _REDACTED_BYTES)
-            break
-    return redact_headers(headers, secrets), body
+    return redact_headers(headers, secrets), _replace_runs(body, secrets.raw, _REDACTED_BYTES)
 
 
 def redact_headers(headers: Mapping[str, str], secrets: Secrets) -> Mapping[str, str]:

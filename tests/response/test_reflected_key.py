@@ -37,7 +37,13 @@ SECRET = "sk_reflected_a?a0123456789"  # its base64 form holds a "/"
 TOKEN = base64.b64encode(f"{SECRET}:".encode()).decode()
 # What must never show: the key, its base64 form, and any long prefix of that form (a
 # message cut short must not leave most of the key behind).
-NEEDLES = (SECRET, TOKEN.rstrip("="), TOKEN[:24], TOKEN.replace("/", "\\/"))
+NEEDLES = (
+    SECRET,
+    TOKEN.rstrip("="),
+    TOKEN[:24],
+    TOKEN.replace("/", "\\/"),
+    TOKEN.rstrip("=").split("/")[1],  # what follows the "/": 16 characters of the key's form
+)
 
 PAGE = {
     "list": [],
@@ -532,3 +538,12 @@ def test_whatever_holds_the_key_fails_without_showing_it(
         assert [] == [needle for needle in NEEDLES if needle in text]
     else:  # the form sat inside a string: a page, handed over as it came
         assert 200 <= status < 300
+
+
+def test_a_key_of_eight_characters_is_redacted_too() -> None:
+    """The shortest key that is looked for (8 characters) is replaced where it is echoed."""
+    key = "k8chars!"
+    forms = _redact.secret_forms("Basic " + base64.b64encode(f"{key}:".encode()).decode())
+    with pytest.raises(ja.NotFoundError) as info:
+        _response.decode_list_response(404, CIMultiDict(), b"no key " + key.encode(), secrets=forms)
+    assert "no key <redacted>" == info.value.body
