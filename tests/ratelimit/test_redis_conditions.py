@@ -317,6 +317,47 @@ async def test_a_long_wait_for_a_shared_token_is_checked_again_every_second(
 
 
 @pytest.mark.asyncio
+async def test_a_long_shared_hold_is_checked_again_every_second(
+    redis_server: RedisServer,
+    server: TimingServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another process's 429 holds the budget 5 s: the caller asks Redis again every second.
+
+    The hold may be lifted early (a restarted Redis) or lengthened by another 429: the
+    caller waits at most a second at a time, then asks again. Waits recorded and skipped.
+    """
+    real_sleep = asyncio.sleep
+    waits: list[float] = []
+
+    async def recording(seconds: float) -> None:
+        if seconds > 0:
+            waits.append(seconds)
+            if len(waits) == 3:
+                raise _SeenEnough
+        await real_sleep(0)
+
+    limit = ja.RateLimit(100, store=redis_server.url, key="longhold")
+    other = open_store(limit)  # another process's store, sharing its 429
+    try:
+        await other.share_hold(5.0)
+    finally:
+        await other.aclose()
+    policy = ja.RetryPolicy(max_retry_after=10.0, deadline=None)
+    async with ja.AccountsClient(
+        "key", base_url=server.url, rate_limit=limit, retry=policy
+    ) as client:
+        monkeypatch.setattr(asyncio, "sleep", recording)
+        with pytest.raises(_SeenEnough):
+            await client.list_accounts("longhold-1")
+        monkeypatch.undo()
+    assert [1.0, 1.0, 1.0] == waits
+    assert [] == server.times_of("longhold")
+    assert "could not" not in caplog.text  # the hold was shared, and no budget was reset
+
+
+@pytest.mark.asyncio
 async def test_tokens_given_back_one_by_one_all_ride_on_the_next_call(
     redis_server: RedisServer,
 ) -> None:
