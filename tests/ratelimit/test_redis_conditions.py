@@ -19,6 +19,7 @@ import pytest
 import redis.asyncio
 
 import juspay_accounts as ja
+from juspay_accounts import _ratelimit
 from juspay_accounts._ratelimit import open_store
 
 if TYPE_CHECKING:
@@ -160,6 +161,25 @@ async def test_a_budget_value_it_cannot_read_is_reset(
     assert 1 == sum("could not read; it was reset" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.asyncio
+async def test_a_budget_reset_is_logged_once_per_store_naming_it(
+    redis_server: RedisServer, server: TimingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing to reset: nothing logged. Two resets: one warning, naming where the store is."""
+    limit = ja.RateLimit(10, store=redis_server.url, key="twice")
+    async with (
+        redis.asyncio.Redis.from_url(redis_server.url) as store,
+        ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client,
+    ):
+        await client.list_accounts("twice-1")
+        assert "could not read" not in caplog.text
+        for n in (2, 3):
+            await store.set("twice:budget", "garbage")
+            await client.list_accounts(f"twice-{n}")
+    [warning] = [r.getMessage() for r in caplog.records if "could not read" in r.getMessage()]
+    assert f"store redis://127.0.0.1:{redis_server.port}/0 held" in warning
+
+
 async def _rate_through(
     proxy: RedisProxy, server: TimingServer, key: str, calls: int
 ) -> tuple[float, int]:
@@ -203,7 +223,7 @@ async def test_a_stalled_redis_fails_every_waiter_within_the_store_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Redis stopped (SIGSTOP): all 20 of a fan-out fail within the store's timeout, not in turn."""
-    monkeypatch.setattr(ja._ratelimit, "STORE_TIMEOUT", 0.5)
+    monkeypatch.setattr(_ratelimit, "STORE_TIMEOUT", 0.5)
     limit = ja.RateLimit(1000, store=redis_server.url, key="stalled")
     async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
         await client.list_accounts("before-1")
@@ -250,6 +270,7 @@ async def test_after_aclose_no_redis_command_is_sent(
     ended = time.monotonic() - started
     await asyncio.sleep(0.2)  # would a queued call ask Redis again?
     assert {ja.ClientClosedError} == {type(o) for o in outcomes}
+    assert all("closed" in str(o) for o in outcomes)
     assert ended < 0.5
     assert [] == [t for t in proxy.sent if t > closed_at]
 

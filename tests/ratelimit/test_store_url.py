@@ -197,3 +197,10 @@ def test_without_the_redis_package_a_redis_store_says_what_to_install(
     with pytest.raises(ja.RateLimitStoreError, match="pip install 'redis") as caught:
         ja.RateLimit(1, store="redis://127.0.0.1:6379/0")
     assert isinstance(caught.value.__cause__, ImportError)
+
+
+@pytest.mark.asyncio
+async def test_a_client_whose_redis_store_was_never_used_closes_quietly() -> None:
+    """No call made: closing asks nothing of Redis (none listens here) and raises nothing."""
+    async with ja.AccountsClient("key", rate_limit=ja.RateLimit(1, store="redis://127.0.0.1:1/0")):
+        pass
