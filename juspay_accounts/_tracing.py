@@ -263,19 +263,13 @@ class Tracing:
         # A NoOpTracer: e.g. OTEL_SDK_DISABLED=true.
         return None if isinstance(tracer, otel_trace.NoOpTracer) else tracer
 
-    def start(
-        self,
-        name: str,
-        customer_id: str | None,
-        parent: Context | None,
-        attributes: Mapping[str, int] | None = None,
-    ) -> Span | None:
+    def start(self, name: str, customer_id: str | None, parent: Context | None) -> Span | None:
         """Start a logical call's span (``AccountsClient.<name>``), or ``None`` when off."""
         tracer = self.tracer()
         if tracer is None:
             return None
         try:
-            started = tracer.start_span(f"AccountsClient.{name}", parent, attributes=attributes)
+            started = tracer.start_span(f"AccountsClient.{name}", parent)
         except Exception as exc:  # noqa: BLE001 - e.g. a span processor's on_start
             self.failed(exc, "Tracer.start_span (a span processor's on_start)")
             return None

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,7 @@ from opentelemetry.util._once import Once
 
 import juspay_accounts as ja
 from juspay_accounts import _tracing
-from juspay_accounts.testing import FakeJuspay, Fault
+from juspay_accounts.testing import FakeJuspay, Fault, MockResponse, MockTransport
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -387,13 +388,13 @@ async def test_fan_out_gets_a_parent_span(
     for customer in ("cst_1", "cst_2", "cst_3"):
         fake.add_account(customer)
     async with _client(fake, provider) as client:
-        results = await client.gather_accounts(["cst_1", "cst_2", "cst_3", "cst_404"])
+        results = await client.gather_accounts(["cst_1", "cst_2", "cst_3", "cst_404", "cst_405"])
     assert 3 == sum(r.ok for r in results.values())
     spans = exporter.get_finished_spans()
     (fan_out,) = _by_name(spans, "AccountsClient.accounts_for_customers")
     walks = _by_name(spans, "AccountsClient.all_accounts")
-    assert [_span_id(fan_out)] * 4 == [_parent_id(w) for w in walks]
-    assert {"juspay.customers": 4, "juspay.failed_customers": 1} == {
+    assert [_span_id(fan_out)] * 5 == [_parent_id(w) for w in walks]
+    assert {"juspay.customers": 5, "juspay.failed_customers": 2} == {
         k: v for k, v in (fan_out.attributes or {}).items() if k.startswith("juspay.")
     }
 
@@ -471,6 +472,11 @@ async def test_an_unloadable_provider_warns_once_and_fails_no_call(
     assert warnings[0].startswith(
         "tracing is off: OpenTelemetry's global tracer provider could not be loaded ("
     )
+    # What the API raised, by class and message, for the operator to fix the setting.
+    failure = warnings[0].rpartition(" (")[2]
+    assert re.fullmatch(r"[A-Z]\w+: .*\)", failure), failure
+    assert not failure.startswith("None")
+    assert not failure.endswith("None)")
 
 
 @pytest.mark.parametrize("traced", [False, True])
@@ -744,3 +750,110 @@ def test_tracer_provider_that_is_not_one_is_a_type_error(given: object) -> None:
     """tracer_provider=object() is refused when the client is built, saying what is wanted."""
     with pytest.raises(TypeError, match="tracer_provider must be an OpenTelemetry TracerProvider"):
         ja.AccountsClient("key_123456789", tracer_provider=given)
+
+
+class _Recording:
+    """A transport that records each attempt's time limit: a 503 first, then a page."""
+
+    def __init__(self) -> None:
+        self.limits: list[float | None] = []
+
+    async def send(
+        self,
+        request: ja.TransportRequest,
+        timeout: float | None,  # noqa: ASYNC109 - the transport protocol's argument
+    ) -> ja.TransportResponse:
+        del request
+        self.limits.append(timeout)
+        status = 503 if len(self.limits) == 1 else 200
+        return ja.TransportResponse(status, {}, b'{"list": [], "offset": 0, "total": 0}')
+
+
+@pytest.mark.asyncio
+async def test_an_attempt_span_that_fails_to_start_leaves_the_rest_of_the_call_untraced(
+    exporter: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A processor fails on the first attempt's span: the call goes on, and on untraced.
+
+    Its retry is not traced either (this call's tracing is off), each attempt still gets
+    the call's time limit, the call's own span ends, and one WARNING names what failed.
+    """
+    failures = iter([_BrokenTracingError("attempt")])
+
+    class _FailsOnAnAttempt(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+            del parent_context
+            failure = next(failures, None) if span.name == _ATTEMPT else None
+            if failure is not None:  # the first attempt's span only
+                raise failure
+
+    provider = TracerProvider()
+    provider.add_span_processor(_FailsOnAnAttempt())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    transport = _Recording()
+    caplog.set_level(logging.DEBUG, logger="juspay_accounts")
+    async with ja.AccountsClient(
+        "key_123456789",
+        transport=transport,
+        timeout=7.5,
+        tracer_provider=provider,
+        retry=ja.RetryPolicy(deadline=None).without_waiting(),
+    ) as client:
+        await client.list_accounts("cst_1")
+    provider.shutdown()
+    assert [7.5, 7.5] == transport.limits
+    assert ["AccountsClient.list_accounts"] == [s.name for s in exporter.get_finished_spans()]
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "in Tracer.start_span " in warning
+    assert "(_BrokenTracingError: attempt)" in warning
+
+
+class _DuckProvider:
+    """A tracer provider that is not the API's class, only shaped like one (a wrapper)."""
+
+    def __init__(self, inner: TracerProvider) -> None:
+        self.inner = inner
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:  # noqa: ANN401 - the API's
+        return self.inner.get_tracer(*args, **kwargs)
+
+
+@pytest.mark.asyncio
+async def test_a_provider_shaped_like_one_is_taken(
+    fake: FakeJuspay, provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """An object with a get_tracer method (a vendor's wrapper) traces as a TracerProvider does."""
+    fake.add_account("cst_1")
+    async with _client(fake, _DuckProvider(provider)) as client:  # type: ignore[arg-type]
+        await client.list_accounts("cst_1")
+    assert ["AccountsClient.list_accounts", _ATTEMPT] == sorted(
+        s.name for s in exporter.get_finished_spans()
+    )
+
+
+def test_a_provider_refused_is_named_by_its_type() -> None:
+    """The TypeError says what was given, for a user to find it."""
+    with pytest.raises(TypeError) as info:
+        ja.AccountsClient("key_123456789", tracer_provider=42)
+    assert str(info.value).endswith("got int")
+
+
+@pytest.mark.asyncio
+async def test_a_base_url_with_a_path_is_in_the_attempt_spans_template(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A base URL under a path (a gateway's prefix): the attempt span's name and url.template."""
+    pages = MockTransport(lambda _r: MockResponse(200, json={"list": [], "total": 0}))
+    async with ja.AccountsClient(
+        "key_123456789",
+        base_url="https://gateway.test/juspay/",
+        transport=pages,
+        tracer_provider=provider,
+    ) as client:
+        await client.list_accounts("cst_1")
+    (attempt,) = [s for s in exporter.get_finished_spans() if s.kind == trace.SpanKind.CLIENT]
+    template = "/juspay/customers/{customer_id}/customer-accounts/list"
+    assert (f"GET {template}", template) == (
+        attempt.name,
+        (attempt.attributes or {})["url.template"],
+    )
