@@ -73,6 +73,16 @@ def _error_type(exc: BaseException) -> str:
 _FAILURE_CHARS: Final = 200
 """How much of a tracing failure's message the log record keeps."""
 
+_FAILED: Final = (
+    "tracing failed in %s (%s: %s); the call goes on untraced (further tracing failures "
+    "of this client are logged at DEBUG)"
+)
+# What the extra brings, named so that the line works before a release too.
+_NEEDS_OTEL: Final = (
+    "tracer_provider needs OpenTelemetry (the otel extra): "
+    "python -m pip install 'opentelemetry-api>=1.27'"
+)
+
 
 class _Health:
     """Whether one call's tracing still works; shared by the call's span and its attempts'."""
@@ -289,14 +299,7 @@ class Tracing:
         text = " ".join(str(exc).split())[:_FAILURE_CHARS]
         level = logging.DEBUG if self._warned else logging.WARNING
         self._warned = True
-        _LOG.log(
-            level,
-            "tracing failed in %s (%s: %s); the call goes on untraced (further tracing "
-            "failures of this client are logged at DEBUG)",
-            what,
-            type(exc).__name__,
-            text,
-        )
+        _LOG.log(level, _FAILED, what, type(exc).__name__, text)
 
     @staticmethod
     def end(
@@ -407,12 +410,7 @@ def make_tracing(
     """A :class:`Tracing` when ``opentelemetry-api`` is installed, else ``None`` (tracing off)."""
     if not HAVE_OTEL:
         if provider is not None:
-            # What the extra brings, named so that the line works before a release too.
-            msg = (
-                "tracer_provider needs OpenTelemetry (the otel extra): "
-                "python -m pip install 'opentelemetry-api>=1.27'"
-            )
-            raise ValueError(msg)
+            raise ValueError(_NEEDS_OTEL)
         return None
     if provider is not None and not (
         isinstance(provider, otel_trace.TracerProvider)

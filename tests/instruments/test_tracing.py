@@ -857,3 +857,12 @@ async def test_a_base_url_with_a_path_is_in_the_attempt_spans_template(
         attempt.name,
         (attempt.attributes or {})["url.template"],
     )
+
+
+def test_without_the_otel_extra_a_provider_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tracer_provider given while the API is missing (in this process): what to install."""
+    monkeypatch.setattr(_tracing, "HAVE_OTEL", False)
+    with pytest.raises(ValueError, match="pip install 'opentelemetry-api"):
+        ja.AccountsClient("key_123456789", tracer_provider=TracerProvider())
