@@ -333,10 +333,12 @@ class RedisStore:
         bound = self._bound
         if bound is None or bound.loop is not loop:
             # An earlier loop's pool was closed as that loop shut down (close_with_loop).
-            # No socket timeouts of redis-py's own: every command, its connecting included,
-            # runs within _ask's STORE_TIMEOUT, the one bound a caller sees.
+            # Every command, its connecting included, runs within _ask's STORE_TIMEOUT.
+            # Closing does not: redis-py bounds a connection's close (a TLS shutdown waits
+            # for the server's reply, 30 s by default) by the connect timeout.
             pool = redis.asyncio.ConnectionPool(
                 **self._settings,
+                socket_connect_timeout=STORE_TIMEOUT,
                 # One quiet reconnection (a restarted Redis leaves dead pooled connections).
                 retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 1),
             )

@@ -152,6 +152,8 @@ def _replace_runs(text: AnyStr, forms: tuple[AnyStr, ...], replacement: AnyStr) 
         end = max(_run_end(text, found, form) for at, form in hits if at == found)
         parts += (text[start:found], replacement)
         start = end
+    if not parts:
+        return text
     parts.append(text[start:])
     return text[:0].join(parts)
 

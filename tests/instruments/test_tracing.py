@@ -473,10 +473,9 @@ async def test_an_unloadable_provider_warns_once_and_fails_no_call(
         "tracing is off: OpenTelemetry's global tracer provider could not be loaded ("
     )
     # What the API raised, by class and message, for the operator to fix the setting.
-    failure = warnings[0].rpartition(" (")[2]
-    assert re.fullmatch(r"[A-Z]\w+: .*\)", failure), failure
-    assert not failure.startswith("None")
-    assert not failure.endswith("None)")
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - whatever this API version raises
+        trace.get_tracer_provider()
+    assert f"({type(raised.value).__name__}: {raised.value})" in warnings[0]
 
 
 @pytest.mark.parametrize("traced", [False, True])
@@ -835,7 +834,7 @@ def test_a_provider_refused_is_named_by_its_type() -> None:
     """The TypeError says what was given, for a user to find it."""
     with pytest.raises(TypeError) as info:
         ja.AccountsClient("key_123456789", tracer_provider=42)
-    assert str(info.value).endswith("got int")
+    assert re.search(r"\bint\b", str(info.value))  # the type given
 
 
 @pytest.mark.asyncio

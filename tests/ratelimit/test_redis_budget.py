@@ -171,7 +171,7 @@ async def test_redis_stopped_mid_run(redis_server: RedisServer, server: TimingSe
         redis_server.start()
         await client.list_accounts("after-1")
     assert {ja.RateLimitStoreError} == {type(r.error) for r in results.values()}
-    assert all("(ConnectionError" in str(r.error) for r in results.values())  # what failed
+    assert all("ConnectionError" in str(r.error) for r in results.values())  # what failed
     assert elapsed < _ratelimit.STORE_TIMEOUT  # refused at once, not hanging
     assert [] == server.times_of("during")  # nothing went out unlimited
     assert (1, 1) == (len(server.times_of("before")), len(server.times_of("after")))
@@ -198,8 +198,8 @@ async def test_unreachable_redis_fails_within_the_store_timeout(
         for writer in accepted:
             writer.close()
     assert accepted  # it did reach the silent server
-    assert "(TimeoutError)" in str(caught.value)  # what failed, with nothing to add
-    assert 0.2 <= time.monotonic() - started < 1.0  # one command, one quiet reconnection
+    assert "TimeoutError" in str(caught.value)  # what failed
+    assert 0.2 <= time.monotonic() - started < 1.0  # one command, within STORE_TIMEOUT
     assert [] == server.times_of("silent")
 
 
@@ -280,7 +280,7 @@ async def test_a_429_that_cannot_be_shared_is_logged_and_still_reported(
             await c.list_accounts("throttle-1")
     [record] = [r for r in caplog.records if "could not share" in r.getMessage()]
     assert "WARNING" == record.levelname
-    assert f"through redis://127.0.0.1:{redis_server.port}/0" in record.getMessage()
+    assert f"redis://127.0.0.1:{redis_server.port}/0" in record.getMessage()  # where
 
 
 @pytest.mark.asyncio

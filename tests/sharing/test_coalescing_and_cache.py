@@ -255,9 +255,9 @@ def test_bad_options_are_refused(options: dict[str, object], error: type[Excepti
     The error names the option and the value given.
     """
     ((name, value),) = options.items()
-    with pytest.raises(error, match=rf"^{name} must be") as info:
+    with pytest.raises(error, match=rf"\b{name}\b") as info:
         ja.AccountsClient("key", **options)  # type: ignore[arg-type]
-    assert str(info.value).endswith(f"got {value!r}")
+    assert repr(value) in str(info.value)
 
 
 @pytest.mark.parametrize("ttl", [0.5, 1e-3, 10**9])

@@ -318,7 +318,7 @@ def test_a_transport_with_aiohttp_settings_is_refused() -> None:
 def test_each_aiohttp_setting_with_a_transport_is_named(setting: str, value: object) -> None:
     """Each of the own transport's settings, given with transport=: refused, naming it alone."""
     transport = MockTransport(lambda _r: MockResponse(200))
-    with pytest.raises(ValueError, match=rf"^{setting} configure") as info:
+    with pytest.raises(ValueError, match=rf"\b{setting}\b") as info:
         ja.AccountsClient(KEY, transport=transport, **{setting: value})  # type: ignore[arg-type]
     others = {"session", "proxy", "trust_env", "ssl_context", "max_connections"} - {setting}
     assert not [name for name in others if re.search(rf"\b{name}\b", str(info.value))]
@@ -328,7 +328,7 @@ def test_something_that_is_not_a_transport_is_refused() -> None:
     """An object without an async send(): TypeError at construction, naming what was given."""
     with pytest.raises(TypeError, match="async send") as info:
         ja.AccountsClient(KEY, transport=object())  # type: ignore[arg-type]
-    assert str(info.value).endswith("got object")
+    assert re.search(r"\bobject\b", str(info.value))  # the type given
 
 
 @pytest.mark.asyncio
