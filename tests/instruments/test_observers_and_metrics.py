@@ -327,3 +327,42 @@ async def test_a_retry_the_budget_refuses_is_told_with_no_delay() -> None:
         refused.status,
         refused.delay,
     )
+
+
+def held_once(retry_after: str) -> MockTransport:
+    """A transport that answers 429 (Retry-After) once, then a page, for ever."""
+    count = itertools.count()
+
+    def handler(_request: MockRequest) -> MockResponse:
+        if next(count) == 0:
+            return MockResponse(429, headers={"Retry-After": retry_after})
+        return MockResponse(200, json=PAGE)
+
+    return MockTransport(handler)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("budget", [None, ja.RateLimit(100)], ids=["no rate limit", "a budget"])
+async def test_a_wait_for_a_429_hold_is_observed(budget: ja.RateLimit | None) -> None:
+    """A 429 asks for 2 s: the next call waits the hold out, and the observer is told.
+
+    With a rate budget too, the wait is told once it has the token as well. The policy's
+    sleep skips the wait here, so the time told is the hold's (no budget) or what passed.
+    """
+    recorder = Recorder()
+    once = ja.RetryPolicy.disabled().without_waiting()
+    async with ja.AccountsClient(
+        KEY, transport=held_once("2"), rate_limit=budget, observers=[recorder], retry=once
+    ) as client:
+        with pytest.raises(ja.RateLimitError):
+            await client.list_accounts("cst_1")
+        assert [] == [e for e in recorder.events if e[0] == "wait"]
+        await client.list_accounts("cst_2")  # held: waits first
+    waits = [seconds for kind, seconds in recorder.events if kind == "wait"]
+    assert 1 == len(waits), recorder.events
+    (wait,) = waits
+    assert isinstance(wait, float)
+    if budget is None:
+        assert 2.0 <= wait <= 2.0 + once.initial_delay
+    else:
+        assert 0.0 <= wait < 1.0
