@@ -286,9 +286,15 @@ async def test_a_hold_of_exactly_the_cap_is_waited(clock: FakeTime) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_hold_that_would_pass_the_deadline_is_not_waited(clock: FakeTime) -> None:
-    """A hold whose longest wait (jitter included) reaches the deadline fails at once."""
-    hold = Throttle()
+@pytest.mark.parametrize("budget", [False, True], ids=["no rate limit", "a budget"])
+async def test_a_hold_that_would_pass_the_deadline_is_not_waited(
+    clock: FakeTime, budget: bool
+) -> None:
+    """A hold whose longest wait (jitter included) reaches the deadline fails at once.
+
+    With a rate budget too: the deadline bounds the hold before any token is asked for.
+    """
+    hold = Throttle(open_store(ja.RateLimit(100)) if budget else None)
     hold.hold(5.0, cap=60.0)
     policy = RetryPolicy(initial_delay=1.0, deadline=6.0, sleep=clock.sleep)
     with pytest.raises(ja.RateLimitError, match="not sent"):
