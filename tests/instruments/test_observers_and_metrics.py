@@ -366,3 +366,29 @@ async def test_a_wait_for_a_429_hold_is_observed(budget: ja.RateLimit | None) ->
         assert 2.0 <= wait <= 2.0 + once.initial_delay
     else:
         assert 0.0 <= wait < 1.0
+
+
+@pytest.mark.asyncio
+async def test_every_call_that_waited_in_line_is_observed() -> None:
+    """Ten calls at once for a burst of five: each of the five that waited is told.
+
+    The policy's sleep oversleeps (as a busy loop does), so the caller at the head of the
+    line finds tokens for those behind it and hands them over: those waited too, and are
+    told once each, with how long, in seconds.
+    """
+
+    async def oversleep(seconds: float) -> None:
+        await asyncio.sleep(seconds * 3)
+
+    recorder = Recorder()
+    async with ja.AccountsClient(
+        KEY,
+        transport=failing_then_ok(0),
+        rate_limit=ja.RateLimit(20, burst=5),  # a token every 50 ms after the five
+        retry=ja.RetryPolicy(sleep=oversleep),
+        observers=[recorder],
+    ) as client:
+        await asyncio.gather(*(client.list_accounts(f"cst_{n}") for n in range(10)))
+    waits = [seconds for kind, seconds in recorder.events if kind == "wait"]
+    assert 5 == len(waits), waits
+    assert all(isinstance(w, float) and 0.0 < w < 1.0 for w in waits), waits
