@@ -137,7 +137,8 @@ class Throttle:
             return
         started = _timing.clock()
         line = self._line_of_this_loop()
-        if line.leading:
+        queued = line.leading
+        if queued:
             if await self._queue(line, policy, deadline_at, closed, shared=store.shared):
                 self._tell_wait(_timing.clock() - started)
                 return
@@ -150,7 +151,7 @@ class Throttle:
             raise
         finally:
             line.pass_lead()
-        if slept:
+        if queued or slept:  # waited in line, then led: a wait too, even with no sleep
             self._tell_wait(_timing.clock() - started)
 
     def _tell_wait(self, seconds: float) -> None:

@@ -16,6 +16,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import juspay_accounts as ja
+from juspay_accounts import _timing
 from juspay_accounts.testing import MockRequest, MockResponse, MockTransport
 
 KEY = "sk_observed_0123456789"
@@ -369,26 +370,63 @@ async def test_a_wait_for_a_429_hold_is_observed(budget: ja.RateLimit | None) ->
 
 
 @pytest.mark.asyncio
-async def test_every_call_that_waited_in_line_is_observed() -> None:
+async def test_every_call_that_waited_in_line_is_observed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Ten calls at once for a burst of five: each of the five that waited is told.
 
-    The policy's sleep oversleeps (as a busy loop does), so the caller at the head of the
-    line finds tokens for those behind it and hands them over: those waited too, and are
-    told once each, with how long, in seconds.
+    On a clock that moves only when the policy sleeps, and a sleep that oversleeps three
+    times over (as a busy loop does): the caller at the head of the line finds tokens for
+    those behind it and hands them over, and the last one, led in its turn, finds its
+    token waiting. Each waited, and is told once, with how long.
     """
+    now = [1000.0]
+    monkeypatch.setattr(_timing, "clock", lambda: now[0])
 
     async def oversleep(seconds: float) -> None:
-        await asyncio.sleep(seconds * 3)
+        now[0] += seconds * 3
+        await asyncio.sleep(0)
 
     recorder = Recorder()
     async with ja.AccountsClient(
         KEY,
         transport=failing_then_ok(0),
         rate_limit=ja.RateLimit(20, burst=5),  # a token every 50 ms after the five
-        retry=ja.RetryPolicy(sleep=oversleep),
+        retry=ja.RetryPolicy(deadline=None, sleep=oversleep),  # no wait for patience
         observers=[recorder],
     ) as client:
         await asyncio.gather(*(client.list_accounts(f"cst_{n}") for n in range(10)))
     waits = [seconds for kind, seconds in recorder.events if kind == "wait"]
-    assert 5 == len(waits), waits
-    assert all(isinstance(w, float) and 0.0 < w < 1.0 for w in waits), waits
+    assert [0.15, 0.15, 0.15, 0.3, 0.3] == [round(w, 6) for w in waits]  # type: ignore[call-overload]
+
+
+@pytest.mark.asyncio
+async def test_a_caller_led_in_its_turn_to_a_free_token_is_observed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A caller led in its turn that finds its token free at once is told it waited.
+
+    More callers wait than one batch of tokens holds (256): the next in line leads, and
+    finds its token free. It waited in line all the same. A burst of 300 goes at once; of
+    the 300 calls after it, every one waited, and each is told once (on a clock that
+    moves only when the policy sleeps: long enough here for the bucket to fill again).
+    """
+    now = [1000.0]
+    monkeypatch.setattr(_timing, "clock", lambda: now[0])
+
+    async def oversleep(seconds: float) -> None:
+        now[0] += seconds * 300
+        await asyncio.sleep(0)
+
+    recorder = Recorder()
+    async with ja.AccountsClient(
+        KEY,
+        transport=failing_then_ok(0),
+        rate_limit=ja.RateLimit(100, burst=300),
+        retry=ja.RetryPolicy(deadline=None, sleep=oversleep),
+        observers=[recorder],
+    ) as client:
+        await asyncio.gather(*(client.list_accounts(f"cst_{n}") for n in range(600)))
+    waits = [seconds for kind, seconds in recorder.events if kind == "wait"]
+    assert 300 == len(waits)
+    assert {3.0} == {round(w, 6) for w in waits}  # type: ignore[call-overload]
