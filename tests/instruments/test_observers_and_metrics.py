@@ -369,34 +369,46 @@ async def test_a_wait_for_a_429_hold_is_observed(budget: ja.RateLimit | None) ->
         assert 0.0 <= wait < 1.0
 
 
-@pytest.mark.asyncio
-async def test_every_call_that_waited_in_line_is_observed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Ten calls at once for a burst of five: each of the five that waited is told.
+async def waits_told_in_line(
+    monkeypatch: pytest.MonkeyPatch, limit: ja.RateLimit, calls: int, oversleep: float
+) -> list[object]:
+    """The rate-limit waits told to an observer when ``calls`` calls start at once.
 
-    On a clock that moves only when the policy sleeps, and a sleep that oversleeps three
-    times over (as a busy loop does): the caller at the head of the line finds tokens for
-    those behind it and hands them over, and the last one, led in its turn, finds its
-    token waiting. Each waited, and is told once, with how long.
+    On a clock that moves only when the policy sleeps, by ``oversleep`` times what it was
+    asked to (as a busy loop oversleeps), so the waits told are exact. No deadline: a
+    caller in line then watches no clock of its own.
     """
     now = [1000.0]
     monkeypatch.setattr(_timing, "clock", lambda: now[0])
 
-    async def oversleep(seconds: float) -> None:
-        now[0] += seconds * 3
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds * oversleep
         await asyncio.sleep(0)
 
     recorder = Recorder()
     async with ja.AccountsClient(
         KEY,
         transport=failing_then_ok(0),
-        rate_limit=ja.RateLimit(20, burst=5),  # a token every 50 ms after the five
-        retry=ja.RetryPolicy(deadline=None, sleep=oversleep),  # no wait for patience
+        rate_limit=limit,
+        retry=ja.RetryPolicy(deadline=None, sleep=sleep),
         observers=[recorder],
     ) as client:
-        await asyncio.gather(*(client.list_accounts(f"cst_{n}") for n in range(10)))
-    waits = [seconds for kind, seconds in recorder.events if kind == "wait"]
+        await asyncio.gather(*(client.list_accounts(f"cst_{n}") for n in range(calls)))
+    return [seconds for kind, seconds in recorder.events if kind == "wait"]
+
+
+@pytest.mark.asyncio
+async def test_every_call_that_waited_in_line_is_observed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ten calls at once for a burst of five: each of the five that waited is told.
+
+    The policy's sleep oversleeps three times over: the caller at the head of the line
+    finds tokens for those behind it and hands them over. Each waited, and is told once,
+    with how long.
+    """
+    limit = ja.RateLimit(20, burst=5)  # a token every 50 ms after the five
+    waits = await waits_told_in_line(monkeypatch, limit, calls=10, oversleep=3)
     assert [0.15, 0.15, 0.15, 0.3, 0.3] == [round(w, 6) for w in waits]  # type: ignore[call-overload]
 
 
@@ -408,25 +420,10 @@ async def test_a_caller_led_in_its_turn_to_a_free_token_is_observed(
 
     More callers wait than one batch of tokens holds (256): the next in line leads, and
     finds its token free. It waited in line all the same. A burst of 300 goes at once; of
-    the 300 calls after it, every one waited, and each is told once (on a clock that
-    moves only when the policy sleeps: long enough here for the bucket to fill again).
+    the 300 calls after it, every one waited, and each is told once (the policy's sleep
+    lasts long enough for the bucket to fill again).
     """
-    now = [1000.0]
-    monkeypatch.setattr(_timing, "clock", lambda: now[0])
-
-    async def oversleep(seconds: float) -> None:
-        now[0] += seconds * 300
-        await asyncio.sleep(0)
-
-    recorder = Recorder()
-    async with ja.AccountsClient(
-        KEY,
-        transport=failing_then_ok(0),
-        rate_limit=ja.RateLimit(100, burst=300),
-        retry=ja.RetryPolicy(deadline=None, sleep=oversleep),
-        observers=[recorder],
-    ) as client:
-        await asyncio.gather(*(client.list_accounts(f"cst_{n}") for n in range(600)))
-    waits = [seconds for kind, seconds in recorder.events if kind == "wait"]
+    limit = ja.RateLimit(100, burst=300)
+    waits = await waits_told_in_line(monkeypatch, limit, calls=600, oversleep=300)
     assert 300 == len(waits)
     assert {3.0} == {round(w, 6) for w in waits}  # type: ignore[call-overload]

@@ -147,27 +147,16 @@ async def test_a_400_attempt_is_failed_with_its_status_as_the_description(
 @pytest.mark.asyncio
 async def test_a_traced_attempt_keeps_its_time_limit(provider: TracerProvider) -> None:
     """Tracing wraps each attempt; the transport is still given the attempt's time limit."""
-    limits: list[float | None] = []
-
-    class Recording:
-        async def send(
-            self,
-            request: ja.TransportRequest,
-            timeout: float | None,  # noqa: ASYNC109 - the transport protocol's argument
-        ) -> ja.TransportResponse:
-            del request
-            limits.append(timeout)
-            return ja.TransportResponse(503 if len(limits) == 1 else 200, {}, b'{"list": []}')
-
+    transport = _Recording()
     async with ja.AccountsClient(
         "key_123456789",
-        transport=Recording(),
+        transport=transport,
         timeout=7.5,
         tracer_provider=provider,
         retry=ja.RetryPolicy(deadline=None).without_waiting(),
     ) as client:
         await client.list_accounts("cst_1")
-    assert [7.5, 7.5] == limits
+    assert [7.5, 7.5] == transport.limits
 
 
 @pytest.mark.asyncio

@@ -307,6 +307,20 @@ class _SeenEnough(Exception):  # noqa: N818 - ends the test's call, not an error
     """Raised by the recording sleep once it has seen enough waits."""
 
 
+def recording_sleep(waits: list[float]) -> Callable[[float], Awaitable[None]]:
+    """A sleep for ``asyncio.sleep``: each wait recorded and skipped; ends the call at 3."""
+    real_sleep = asyncio.sleep
+
+    async def recording(seconds: float) -> None:
+        if seconds > 0:
+            waits.append(seconds)
+            if len(waits) == 3:
+                raise _SeenEnough
+        await real_sleep(0)
+
+    return recording
+
+
 @pytest.mark.asyncio
 async def test_a_long_wait_for_a_shared_token_is_checked_again_every_second(
     redis_server: RedisServer, server: TimingServer, monkeypatch: pytest.MonkeyPatch
@@ -316,20 +330,12 @@ async def test_a_long_wait_for_a_shared_token_is_checked_again_every_second(
     Another process may give tokens back, or a hold may start, meanwhile. The waits are
     recorded and skipped (Redis's clock does not move): three waits of at most 1 s each.
     """
-    real_sleep = asyncio.sleep
     waits: list[float] = []
-
-    async def recording(seconds: float) -> None:
-        if seconds > 0:
-            waits.append(seconds)
-            if len(waits) == 3:
-                raise _SeenEnough
-        await real_sleep(0)
 
     limit = ja.RateLimit(0.2, burst=1, store=redis_server.url, key="recheck")
     async with ja.AccountsClient("key", base_url=server.url, rate_limit=limit) as client:
         await client.list_accounts("recheck-1")  # the one token of the burst
-        monkeypatch.setattr(asyncio, "sleep", recording)
+        monkeypatch.setattr(asyncio, "sleep", recording_sleep(waits))
         with pytest.raises(_SeenEnough):
             await client.list_accounts("recheck-2")
         monkeypatch.undo()
@@ -349,15 +355,7 @@ async def test_a_long_shared_hold_is_checked_again_every_second(
     The hold may be lifted early (a restarted Redis) or lengthened by another 429: the
     caller waits at most a second at a time, then asks again. Waits recorded and skipped.
     """
-    real_sleep = asyncio.sleep
     waits: list[float] = []
-
-    async def recording(seconds: float) -> None:
-        if seconds > 0:
-            waits.append(seconds)
-            if len(waits) == 3:
-                raise _SeenEnough
-        await real_sleep(0)
 
     limit = ja.RateLimit(100, store=redis_server.url, key="longhold")
     other = open_store(limit)  # another process's store, sharing its 429
@@ -369,7 +367,7 @@ async def test_a_long_shared_hold_is_checked_again_every_second(
     async with ja.AccountsClient(
         "key", base_url=server.url, rate_limit=limit, retry=policy
     ) as client:
-        monkeypatch.setattr(asyncio, "sleep", recording)
+        monkeypatch.setattr(asyncio, "sleep", recording_sleep(waits))
         with pytest.raises(_SeenEnough):
             await client.list_accounts("longhold-1")
         monkeypatch.undo()
